@@ -1,0 +1,6 @@
+/*
+ * Copyright 2026 The Vigil authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+/* placeholder until implemented */
