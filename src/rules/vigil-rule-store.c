@@ -3,4 +3,1391 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
-/* placeholder until implemented */
+#define G_LOG_DOMAIN "VigilRuleStore"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vigil-error.h"
+#include "vigil-names.h"
+#include "vigil-rule-store.h"
+
+/* json-glib 1.6 has no nesting limit and overflows the stack on deep input; our documents
+ * need 3 levels and OpenSnitch lists a handful */
+#define VIGIL_JSON_MAX_DEPTH 64
+
+/* a rules file larger than this is refused rather than read into memory */
+#define VIGIL_RULE_STORE_MAX_FILE_SIZE (256 * 1024 * 1024)
+
+/* VIGIL_TEST_SAVE_CRASH_AT=write|fsync|rename|dirsync makes save _exit(1) at that step */
+#define VIGIL_TEST_SAVE_CRASH_ENV "VIGIL_TEST_SAVE_CRASH_AT"
+
+typedef int VigilFd;
+
+static void
+vigil_fd_clear(VigilFd *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VigilFd, vigil_fd_clear)
+
+struct _VigilRuleStore {
+	GObject parent_instance;
+	gchar *rules_path;
+	gchar *dropin_dir;
+	guint n_errors; /* problems of the rules file at the last load */
+};
+
+G_DEFINE_FINAL_TYPE(VigilRuleStore, vigil_rule_store, G_TYPE_OBJECT)
+
+typedef enum {
+	VIGIL_PARSE_MODE_DOCUMENT, /* keep every field as written (export, import) */
+	VIGIL_PARSE_MODE_RULES,	   /* the rules file: managed rules do not belong here */
+	VIGIL_PARSE_MODE_DROPIN,   /* a drop-in: everything becomes managed */
+} VigilParseMode;
+
+/* one element of a candidate "rules" array: kept only until the version is known */
+typedef struct {
+	JsonNode *node;
+	guint start;
+	guint end;
+} VigilParseElement;
+
+typedef struct {
+	GPtrArray *rules;    /* of VigilRule */
+	GArray *lines;	     /* of guint, the start line of each of @rules */
+	GPtrArray *problems; /* of gchar* */
+	GArray *deferred;    /* of VigilParseElement */
+} VigilParseBatch;
+
+typedef struct {
+	const gchar *filename;
+	VigilParseMode mode;
+	GArray *flaws; /* of VigilJsonFlaw, by line */
+	GArray *flaws_used;
+	guint depth;
+	gboolean root_object;
+	gboolean in_candidate;
+	guint element_start;
+	VigilParseBatch *pending; /* the results of the last array member of the root */
+	VigilParseBatch *result;  /* what "rules" held */
+	gboolean version_seen;
+	gint64 version;
+	gchar *fatal; /* a reason that makes the whole document unusable */
+	GPtrArray *top_problems;
+} VigilParseContext;
+
+static VigilParseBatch *
+vigil_parse_batch_new(void)
+{
+	VigilParseBatch *batch = g_new0(VigilParseBatch, 1);
+	batch->rules = g_ptr_array_new_with_free_func(g_object_unref);
+	batch->lines = g_array_new(FALSE, FALSE, sizeof(guint));
+	batch->problems = g_ptr_array_new_with_free_func(g_free);
+	batch->deferred = g_array_new(FALSE, FALSE, sizeof(VigilParseElement));
+	return batch;
+}
+
+static void
+vigil_parse_batch_free(VigilParseBatch *batch)
+{
+	for (guint i = 0; i < batch->deferred->len; i++)
+		json_node_unref(g_array_index(batch->deferred, VigilParseElement, i).node);
+	g_array_unref(batch->deferred);
+	g_ptr_array_unref(batch->rules);
+	g_array_unref(batch->lines);
+	g_ptr_array_unref(batch->problems);
+	g_free(batch);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VigilParseBatch, vigil_parse_batch_free)
+
+static void
+vigil_parse_context_clear(VigilParseContext *ctx)
+{
+	g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
+	g_clear_pointer(&ctx->result, vigil_parse_batch_free);
+	g_clear_pointer(&ctx->flaws_used, g_array_unref);
+	g_clear_pointer(&ctx->top_problems, g_ptr_array_unref);
+	g_clear_pointer(&ctx->fatal, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VigilParseContext, vigil_parse_context_clear)
+
+static gint
+vigil_json_flaw_compare(gconstpointer a, gconstpointer b)
+{
+	const VigilJsonFlaw *flaw_a = a;
+	const VigilJsonFlaw *flaw_b = b;
+	if (flaw_a->line != flaw_b->line)
+		return flaw_a->line < flaw_b->line ? -1 : 1;
+	return 0;
+}
+
+/**
+ * vigil_rule_store_sanitize_json:
+ * @data: JSON text
+ * @len: its length in bytes
+ * @flaws: (element-type VigilJsonFlaw): receives what was wrong, by line
+ *
+ * Makes untrusted JSON safe to give to json-glib 1.6, which refuses a whole document for
+ * one invalid UTF-8 byte, crashes on deep nesting, wraps integers that do not fit in 64
+ * bits, makes 1e400 infinite and cuts strings at `\u0000`. Each such flaw is added to
+ * @flaws with its line; invalid bytes become `?` and too deep values become `0` (padded
+ * with spaces, keeping every newline), so that the lines of everything else stay right and
+ * the caller can skip just the rules that contain a flaw.
+ *
+ * Returns: (transfer full) (nullable): a fixed, NUL-terminated copy of @len bytes, or
+ * %NULL when @data needs no change
+ */
+gchar *
+vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws)
+{
+	g_autofree gchar *fixed = NULL;
+	const gchar *buf = data;
+	const gchar *end = NULL;
+	gsize pos = 0;
+	guint line = 1;
+	guint depth = 0;
+
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+	g_return_val_if_fail(flaws != NULL, NULL);
+
+	/* invalid UTF-8 and NUL bytes; newlines are counted lazily, flaws are rare */
+	while (!g_utf8_validate(buf + pos, (gssize)(len - pos), &end)) {
+		gsize bad = (gsize)(end - buf);
+		VigilJsonFlaw flaw = {0};
+		if (fixed == NULL) {
+			fixed = g_malloc(len + 1);
+			memcpy(fixed, data, len);
+			fixed[len] = '\0';
+			buf = fixed;
+		}
+		for (; pos < bad; pos++) {
+			if (buf[pos] == '\n')
+				line++;
+		}
+		flaw.line = line;
+		flaw.reason = fixed[bad] == '\0' ? "NUL byte" : "invalid UTF-8";
+		if (flaws->len == 0 ||
+		    g_array_index(flaws, VigilJsonFlaw, flaws->len - 1).line != line ||
+		    g_strcmp0(g_array_index(flaws, VigilJsonFlaw, flaws->len - 1).reason,
+			      flaw.reason) != 0)
+			g_array_append_val(flaws, flaw);
+		fixed[bad] = '?';
+		pos = bad + 1;
+	}
+
+	/* the structure: strings, numbers, nesting */
+	line = 1;
+	pos = 0;
+	while (pos < len) {
+		gchar c = buf[pos];
+		if (c == '\n') {
+			line++;
+			pos++;
+		} else if (c == '"') {
+			pos++;
+			while (pos < len && buf[pos] != '"') {
+				if (buf[pos] == '\n') {
+					line++;
+				} else if (buf[pos] == '\\' && pos + 1 < len) {
+					pos++;
+					if (buf[pos] == 'u' && pos + 4 < len &&
+					    memcmp(buf + pos + 1, "0000", 4) == 0) {
+						VigilJsonFlaw flaw = {line, "\\u0000 in a string"};
+						g_array_append_val(flaws, flaw);
+					} else if (buf[pos] == '\n') {
+						line++;
+					}
+				}
+				pos++;
+			}
+			pos++;
+		} else if (c == '[' || c == '{') {
+			gsize start = pos;
+			guint start_line = line;
+			guint inner = 0;
+			gboolean in_string = FALSE;
+			VigilJsonFlaw flaw = {0};
+
+			if (++depth <= VIGIL_JSON_MAX_DEPTH) {
+				pos++;
+				continue;
+			}
+
+			/* blank the whole value out, keeping the newlines */
+			depth--;
+			for (; pos < len; pos++) {
+				gchar d = buf[pos];
+				if (d == '\n') {
+					line++;
+					continue;
+				}
+				if (in_string) {
+					if (d == '\\' && pos + 1 < len && buf[pos + 1] != '\n')
+						pos++;
+					else if (d == '"')
+						in_string = FALSE;
+					continue;
+				}
+				if (d == '"') {
+					in_string = TRUE;
+				} else if (d == '[' || d == '{') {
+					inner++;
+				} else if (d == ']' || d == '}') {
+					if (--inner == 0)
+						break;
+				}
+			}
+			if (pos < len)
+				pos++;
+			if (fixed == NULL) {
+				fixed = g_malloc(len + 1);
+				memcpy(fixed, data, len);
+				fixed[len] = '\0';
+				buf = fixed;
+			}
+			for (gsize i = start; i < pos && i < len; i++) {
+				if (fixed[i] != '\n')
+					fixed[i] = ' ';
+			}
+			fixed[start] = '0';
+			flaw.line = start_line;
+			flaw.reason = "nested too deeply";
+			g_array_append_val(flaws, flaw);
+		} else if (c == ']' || c == '}') {
+			if (depth > 0)
+				depth--;
+			pos++;
+		} else if (c == '-' || g_ascii_isdigit(c)) {
+			gsize start = pos;
+			gsize digits = 0;
+			gboolean is_float = FALSE;
+			while (pos < len) {
+				gchar d = buf[pos];
+				if (g_ascii_isdigit(d))
+					digits++;
+				else if (d == '.' || d == 'e' || d == 'E')
+					is_float = TRUE;
+				else if (d != '-' && d != '+')
+					break;
+				pos++;
+			}
+			if (is_float || digits >= 19) {
+				gchar token[64] = {0};
+				gboolean bad = pos - start >= sizeof(token);
+				if (!bad) {
+					memcpy(token, buf + start, pos - start);
+					errno = 0;
+					if (is_float) {
+						gdouble value = g_ascii_strtod(token, NULL);
+						bad = isinf(value) || isnan(value);
+					} else {
+						g_ascii_strtoll(token, NULL, 10);
+						bad = errno == ERANGE;
+					}
+				}
+				if (bad) {
+					VigilJsonFlaw flaw = {line, "number out of range"};
+					g_array_append_val(flaws, flaw);
+				}
+			}
+		} else {
+			pos++;
+		}
+	}
+
+	/* each pass adds in line order; g_array_sort() is stable */
+	if (flaws->len > 1)
+		g_array_sort(flaws, vigil_json_flaw_compare);
+	return g_steal_pointer(&fixed);
+}
+
+static const gchar *
+vigil_json_node_describe(JsonNode *node)
+{
+	GType type;
+
+	if (JSON_NODE_HOLDS_OBJECT(node))
+		return "an object";
+	if (JSON_NODE_HOLDS_ARRAY(node))
+		return "an array";
+	if (JSON_NODE_HOLDS_NULL(node))
+		return "null";
+	type = json_node_get_value_type(node);
+	if (type == G_TYPE_STRING)
+		return "a string";
+	if (type == G_TYPE_BOOLEAN)
+		return "a boolean";
+	return "a number";
+}
+
+/* the first flaw on lines @start..@end; every flaw there counts as reported */
+static const VigilJsonFlaw *
+vigil_parse_context_find_flaw(VigilParseContext *ctx, guint start, guint end)
+{
+	const VigilJsonFlaw *found = NULL;
+	guint lo = 0;
+	guint hi = ctx->flaws->len;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (g_array_index(ctx->flaws, VigilJsonFlaw, mid).line < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (guint i = lo; i < ctx->flaws->len; i++) {
+		const VigilJsonFlaw *flaw = &g_array_index(ctx->flaws, VigilJsonFlaw, i);
+		if (flaw->line > end)
+			break;
+		g_array_index(ctx->flaws_used, gboolean, i) = TRUE;
+		if (found == NULL)
+			found = flaw;
+	}
+	return found;
+}
+
+static void
+vigil_parse_context_add_element(VigilParseContext *ctx,
+				VigilParseBatch *batch,
+				JsonNode *node,
+				guint start,
+				guint end)
+{
+	const VigilJsonFlaw *flaw = NULL;
+	g_autoptr(VigilRule) rule = NULL;
+	g_autoptr(GError) error_local = NULL;
+
+	if (ctx->flaws->len > 0)
+		flaw = vigil_parse_context_find_flaw(ctx, start, end);
+	if (flaw != NULL) {
+		g_ptr_array_add(
+		    batch->problems,
+		    g_strdup_printf("%s:%u: %s", ctx->filename, flaw->line, flaw->reason));
+		return;
+	}
+	if (!JSON_NODE_HOLDS_OBJECT(node)) {
+		g_ptr_array_add(batch->problems,
+				g_strdup_printf("%s:%u: a rule must be an object, not %s",
+						ctx->filename,
+						start,
+						vigil_json_node_describe(node)));
+		return;
+	}
+	rule = vigil_rule_new_from_json_object(json_node_get_object(node), &error_local);
+	if (rule == NULL) {
+		g_ptr_array_add(
+		    batch->problems,
+		    g_strdup_printf("%s:%u: %s", ctx->filename, start, error_local->message));
+		return;
+	}
+	switch (ctx->mode) {
+	case VIGIL_PARSE_MODE_DOCUMENT:
+		break;
+	case VIGIL_PARSE_MODE_RULES:
+		/* it would become read-only and then vanish on the next save */
+		if (vigil_rule_get_origin(rule) == VIGIL_ORIGIN_MANAGED) {
+			g_ptr_array_add(batch->problems,
+					g_strdup_printf("%s:%u: rule '%s' has origin 'managed', "
+							"which only drop-ins have",
+							ctx->filename,
+							start,
+							vigil_rule_get_id(rule)));
+			return;
+		}
+		break;
+	case VIGIL_PARSE_MODE_DROPIN:
+		vigil_rule_set_origin(rule, VIGIL_ORIGIN_MANAGED);
+		vigil_rule_set_source(rule, ctx->filename);
+		break;
+	default:
+		g_assert_not_reached();
+	}
+	g_ptr_array_add(batch->rules, g_steal_pointer(&rule));
+	g_array_append_val(batch->lines, start);
+}
+
+static void
+vigil_parse_context_set_version(VigilParseContext *ctx, JsonNode *node)
+{
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
+		ctx->fatal = g_strdup_printf("%s: \"version\" must be a whole number, not %s",
+					     ctx->filename,
+					     vigil_json_node_describe(node));
+		return;
+	}
+	ctx->version = json_node_get_int(node);
+	if (ctx->version < 1) {
+		ctx->fatal = g_strdup_printf("%s: invalid schema version %" G_GINT64_FORMAT,
+					     ctx->filename,
+					     ctx->version);
+		return;
+	}
+	if (ctx->version > VIGIL_RULES_SCHEMA_VERSION) {
+		ctx->fatal = g_strdup_printf("%s: schema version %" G_GINT64_FORMAT
+					     " is newer than this vigild understands (%d)",
+					     ctx->filename,
+					     ctx->version,
+					     VIGIL_RULES_SCHEMA_VERSION);
+		return;
+	}
+	ctx->version_seen = TRUE;
+}
+
+/*
+ * Line numbers: json-glib 1.6 keeps no node positions, so we follow the parse. depth counts
+ * the open containers; an array that is a member of the root object is a candidate for
+ * "rules" (the member name only arrives afterwards, in ::object-member) and the start line
+ * of each of its elements is where its '{' or '[' was, or, for a scalar, the line where
+ * ::array-element fires. Elements are turned into rules as soon as they are complete, and
+ * dropped from the tree, so a large file never exists twice in memory.
+ */
+static void
+vigil_parse_object_start_cb(JsonParser *parser, gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+
+	if (ctx->depth == 0)
+		ctx->root_object = TRUE;
+	else if (ctx->depth == 2 && ctx->in_candidate)
+		ctx->element_start = json_parser_get_current_line(parser);
+	ctx->depth++;
+}
+
+static void
+vigil_parse_array_start_cb(JsonParser *parser, gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+
+	if (ctx->depth == 1 && ctx->root_object) {
+		g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
+		ctx->pending = vigil_parse_batch_new();
+		ctx->in_candidate = TRUE;
+	} else if (ctx->depth == 2 && ctx->in_candidate) {
+		ctx->element_start = json_parser_get_current_line(parser);
+	}
+	ctx->depth++;
+}
+
+static void
+vigil_parse_object_end_cb(JsonParser *parser, JsonObject *object, gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+	ctx->depth--;
+}
+
+static void
+vigil_parse_array_end_cb(JsonParser *parser, JsonArray *array, gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+
+	ctx->depth--;
+	if (ctx->depth == 1)
+		ctx->in_candidate = FALSE;
+}
+
+static void
+vigil_parse_array_element_cb(JsonParser *parser, JsonArray *array, gint index, gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+	guint line;
+	guint start;
+	guint last;
+	JsonNode *node;
+
+	if (!ctx->in_candidate || ctx->depth != 2)
+		return;
+	line = json_parser_get_current_line(parser);
+	start = ctx->element_start != 0 ? ctx->element_start : line;
+	ctx->element_start = 0;
+
+	/* @index counts the elements parsed; we remove each one, so it is the last */
+	last = json_array_get_length(array) - 1;
+	node = json_array_get_element(array, last);
+	if (ctx->fatal != NULL) {
+		/* a newer schema: nothing in this file is for us */
+	} else if (ctx->version_seen) {
+		vigil_parse_context_add_element(ctx, ctx->pending, node, start, line);
+	} else {
+		VigilParseElement element = {json_node_ref(node), start, line};
+		g_array_append_val(ctx->pending->deferred, element);
+	}
+	json_array_remove_element(array, last);
+}
+
+static void
+vigil_parse_object_member_cb(JsonParser *parser,
+			     JsonObject *object,
+			     const gchar *name,
+			     gpointer user_data)
+{
+	VigilParseContext *ctx = user_data;
+	JsonNode *node;
+
+	if (ctx->depth != 1 || !ctx->root_object)
+		return;
+	if (g_str_equal(name, "rules")) {
+		if (ctx->pending != NULL) {
+			g_clear_pointer(&ctx->result, vigil_parse_batch_free);
+			ctx->result = g_steal_pointer(&ctx->pending);
+		}
+		return;
+	}
+
+	/* whatever array was parsed last, it was not the rules */
+	g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
+	node = json_object_get_member(object, name);
+	if (g_str_equal(name, "version")) {
+		if (ctx->fatal == NULL)
+			vigil_parse_context_set_version(ctx, node);
+		return;
+	}
+	if (g_str_equal(name, "generator")) {
+		if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
+			g_ptr_array_add(ctx->top_problems,
+					g_strdup_printf("%s:%u: \"generator\" must be a string",
+							ctx->filename,
+							json_parser_get_current_line(parser)));
+		return;
+	}
+	g_ptr_array_add(ctx->top_problems,
+			g_strdup_printf("%s:%u: unknown key '%s' ignored",
+					ctx->filename,
+					json_parser_get_current_line(parser),
+					name));
+}
+
+/* flaws outside of any rule */
+static void
+vigil_parse_context_report_flaws(VigilParseContext *ctx, GPtrArray *problems)
+{
+	for (guint i = 0; i < ctx->flaws->len; i++) {
+		const VigilJsonFlaw *flaw = &g_array_index(ctx->flaws, VigilJsonFlaw, i);
+		if (g_array_index(ctx->flaws_used, gboolean, i))
+			continue;
+		g_ptr_array_add(
+		    problems,
+		    g_strdup_printf("%s:%u: %s", ctx->filename, flaw->line, flaw->reason));
+	}
+}
+
+/* "<data>:3:7: Parse error: unexpected end of file" -> "FILE:3: syntax error: unexpected..." */
+static gchar *
+vigil_rule_store_format_syntax_error(const gchar *filename, const GError *error)
+{
+	const gchar *message = error->message;
+	guint line = 0;
+	guint column = 0;
+	gint consumed = 0;
+
+	if (g_str_has_prefix(message, "<data>:") &&
+	    sscanf(message + 7, "%u:%u: %n", &line, &column, &consumed) == 2 && consumed > 0) {
+		message += 7 + consumed;
+		if (g_str_has_prefix(message, "Parse error: "))
+			message += strlen("Parse error: ");
+		return g_strdup_printf("%s:%u: syntax error: %s", filename, line, message);
+	}
+	return g_strdup_printf("%s: syntax error: %s", filename, message);
+}
+
+static GPtrArray *
+vigil_rule_store_parse_full(const gchar *data,
+			    gsize len,
+			    const gchar *filename,
+			    VigilParseMode mode,
+			    GArray **lines,
+			    GPtrArray *problems,
+			    GError **error)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+	g_autoptr(GError) error_local = NULL;
+	g_autofree gchar *fixed = NULL;
+	g_auto(VigilParseContext) ctx = {0};
+	g_autofree gchar *fatal = NULL;
+	VigilParseBatch *result;
+
+	fixed = vigil_rule_store_sanitize_json(data, len, flaws);
+	ctx.filename = filename;
+	ctx.mode = mode;
+	ctx.flaws = flaws;
+	ctx.flaws_used = g_array_new(FALSE, TRUE, sizeof(gboolean));
+	g_array_set_size(ctx.flaws_used, flaws->len);
+	ctx.top_problems = g_ptr_array_new_with_free_func(g_free);
+
+	g_signal_connect(parser, "object-start", G_CALLBACK(vigil_parse_object_start_cb), &ctx);
+	g_signal_connect(parser, "object-end", G_CALLBACK(vigil_parse_object_end_cb), &ctx);
+	g_signal_connect(parser, "object-member", G_CALLBACK(vigil_parse_object_member_cb), &ctx);
+	g_signal_connect(parser, "array-start", G_CALLBACK(vigil_parse_array_start_cb), &ctx);
+	g_signal_connect(parser, "array-end", G_CALLBACK(vigil_parse_array_end_cb), &ctx);
+	g_signal_connect(parser, "array-element", G_CALLBACK(vigil_parse_array_element_cb), &ctx);
+
+	if (!json_parser_load_from_data(parser,
+					fixed != NULL ? fixed : data,
+					(gssize)len,
+					&error_local)) {
+		g_autofree gchar *syntax =
+		    vigil_rule_store_format_syntax_error(filename, error_local);
+
+		/* keep the good rules before the cut, when the document got that far */
+		if (ctx.result == NULL && ctx.fatal == NULL && ctx.version_seen)
+			ctx.result = g_steal_pointer(&ctx.pending);
+		if (ctx.fatal != NULL || !ctx.version_seen || ctx.result == NULL ||
+		    (ctx.result->rules->len == 0 && ctx.result->problems->len == 0 &&
+		     ctx.result->deferred->len == 0))
+			fatal = g_steal_pointer(&syntax);
+		else
+			g_ptr_array_add(ctx.top_problems, g_steal_pointer(&syntax));
+	} else if (!ctx.root_object) {
+		JsonNode *root = json_parser_get_root(parser);
+		if (root == NULL)
+			fatal = g_strdup_printf("%s: the file is empty", filename);
+		else
+			fatal = g_strdup_printf("%s:1: not a Vigil rules document: expected an "
+						"object with \"version\" and \"rules\", found %s",
+						filename,
+						vigil_json_node_describe(root));
+	} else if (ctx.fatal != NULL) {
+		fatal = g_steal_pointer(&ctx.fatal);
+	} else if (!ctx.version_seen) {
+		fatal = g_strdup_printf("%s: no \"version\": not a Vigil rules document", filename);
+	} else if (ctx.result == NULL) {
+		JsonObject *root = json_node_get_object(json_parser_get_root(parser));
+		fatal = g_strdup_printf(json_object_has_member(root, "rules")
+					    ? "%s: \"rules\" must be an array"
+					    : "%s: no \"rules\" array",
+					filename);
+	}
+	if (fatal != NULL) {
+		/* an invalid byte often is what broke the syntax: say so first */
+		vigil_parse_context_report_flaws(&ctx, problems);
+		g_set_error_literal(error, VIGIL_ERROR, VIGIL_ERROR_INVALID_FILE, fatal);
+		return NULL;
+	}
+
+	/* "version" came after "rules" */
+	result = ctx.result;
+	for (guint i = 0; i < result->deferred->len; i++) {
+		VigilParseElement *element = &g_array_index(result->deferred, VigilParseElement, i);
+		vigil_parse_context_add_element(&ctx,
+						result,
+						element->node,
+						element->start,
+						element->end);
+	}
+
+	for (guint i = 0; i < result->problems->len; i++)
+		g_ptr_array_add(problems, g_steal_pointer(&result->problems->pdata[i]));
+	vigil_parse_context_report_flaws(&ctx, problems);
+	for (guint i = 0; i < ctx.top_problems->len; i++)
+		g_ptr_array_add(problems, g_steal_pointer(&ctx.top_problems->pdata[i]));
+	if (lines != NULL)
+		*lines = g_array_ref(result->lines);
+	return g_ptr_array_ref(result->rules);
+}
+
+/**
+ * vigil_rule_store_parse:
+ * @data: a rules document (see #VigilRuleStore)
+ * @len: the length of @data, or -1 when it is NUL-terminated
+ * @filename: (nullable): the name used in messages
+ * @problems: (element-type utf8) (nullable): receives one line per bad rule, as
+ *            `FILE:LINE: reason`; must free its elements with g_free()
+ * @error: a #GError
+ *
+ * Parses a document as written by vigil_rule_store_export(), keeping every field,
+ * origin included. Bad rules are skipped and reported in @problems; of rules with the same
+ * id only the first is kept.
+ *
+ * Returns: (transfer container) (element-type VigilRule): the good rules, or %NULL when
+ * the document cannot be used at all (not JSON, not a rules document, a newer version)
+ */
+GPtrArray *
+vigil_rule_store_parse(const gchar *data,
+		       gssize len,
+		       const gchar *filename,
+		       GPtrArray *problems,
+		       GError **error)
+{
+	g_autoptr(GPtrArray) problems_local = NULL;
+	g_autoptr(GPtrArray) rules = NULL;
+	g_autoptr(GArray) lines = NULL;
+	g_autoptr(GHashTable) ids = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) unique = g_ptr_array_new_with_free_func(g_object_unref);
+
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+
+	if (problems == NULL)
+		problems = problems_local = g_ptr_array_new_with_free_func(g_free);
+	if (filename == NULL)
+		filename = "<data>";
+	if (len < 0)
+		len = (gssize)strlen(data);
+	rules = vigil_rule_store_parse_full(data,
+					    (gsize)len,
+					    filename,
+					    VIGIL_PARSE_MODE_DOCUMENT,
+					    &lines,
+					    problems,
+					    error);
+	if (rules == NULL)
+		return NULL;
+	for (guint i = 0; i < rules->len; i++) {
+		VigilRule *rule = g_ptr_array_index(rules, i);
+		const gchar *id = vigil_rule_get_id(rule);
+		if (id != NULL && !g_hash_table_add(ids, (gpointer)id)) {
+			g_ptr_array_add(problems,
+					g_strdup_printf("%s:%u: duplicate rule id '%s' "
+							"(the first one is kept)",
+							filename,
+							g_array_index(lines, guint, i),
+							id));
+			continue;
+		}
+		g_ptr_array_add(unique, g_object_ref(rule));
+	}
+	return g_steal_pointer(&unique);
+}
+
+static gchar *
+vigil_rule_store_to_data(GPtrArray *rules, gsize *len)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	GString *str = g_string_new(NULL);
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "version");
+	json_builder_add_int_value(builder, VIGIL_RULES_SCHEMA_VERSION);
+	json_builder_set_member_name(builder, "generator");
+	json_builder_add_string_value(builder, "vigil");
+	json_builder_set_member_name(builder, "rules");
+	json_builder_begin_array(builder);
+	for (guint i = 0; i < rules->len; i++)
+		vigil_rule_add_to_json_builder(g_ptr_array_index(rules, i), builder);
+	json_builder_end_array(builder);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+
+	json_generator_set_pretty(generator, TRUE);
+	json_generator_set_indent(generator, 2);
+	json_generator_set_root(generator, root);
+	json_generator_to_gstring(generator, str);
+	g_string_append_c(str, '\n');
+	if (len != NULL)
+		*len = str->len;
+	return g_string_free(str, FALSE);
+}
+
+/**
+ * vigil_rule_store_export:
+ * @rules: (element-type VigilRule): the rules to export, in this order
+ *
+ * Writes @rules as a rules document with `"generator": "vigil"`, pretty printed. Every
+ * field is kept, so vigil_rule_store_parse() gives back equal rules.
+ *
+ * Returns: (transfer full): the document, NUL-terminated
+ */
+gchar *
+vigil_rule_store_export(GPtrArray *rules)
+{
+	g_return_val_if_fail(rules != NULL, NULL);
+	return vigil_rule_store_to_data(rules, NULL);
+}
+
+static gboolean
+vigil_rule_store_read_file(const gchar *path, gchar **data, gsize *len, GError **error)
+{
+	g_auto(VigilFd) fd = -1;
+	g_autofree gchar *buf = NULL;
+	struct stat st = {0};
+	gsize size = 0;
+	gsize allocated;
+
+	/* O_NONBLOCK: a FIFO in rules.d must not hang the daemon */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "%s: cannot read: %s",
+			    path,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		g_set_error(error,
+			    G_IO_ERROR,
+			    G_IO_ERROR_IS_DIRECTORY,
+			    "%s: cannot read: %s",
+			    path,
+			    g_strerror(EISDIR));
+		return FALSE;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		g_set_error(error,
+			    G_IO_ERROR,
+			    G_IO_ERROR_NOT_REGULAR_FILE,
+			    "%s: cannot read: not a regular file",
+			    path);
+		return FALSE;
+	}
+	if (st.st_size > VIGIL_RULE_STORE_MAX_FILE_SIZE) {
+		g_set_error(error,
+			    G_IO_ERROR,
+			    G_IO_ERROR_NO_SPACE,
+			    "%s: cannot read: larger than %u MiB",
+			    path,
+			    (guint)(VIGIL_RULE_STORE_MAX_FILE_SIZE / (1024 * 1024)));
+		return FALSE;
+	}
+
+	allocated = (gsize)st.st_size + 1;
+	buf = g_malloc(allocated + 1);
+	for (;;) {
+		gssize n;
+		if (size == allocated) {
+			if (allocated > VIGIL_RULE_STORE_MAX_FILE_SIZE) {
+				g_set_error(
+				    error,
+				    G_IO_ERROR,
+				    G_IO_ERROR_NO_SPACE,
+				    "%s: cannot read: larger than %u MiB",
+				    path,
+				    (guint)(VIGIL_RULE_STORE_MAX_FILE_SIZE / (1024 * 1024)));
+				return FALSE;
+			}
+			allocated *= 2;
+			buf = g_realloc(buf, allocated + 1);
+		}
+		n = read(fd, buf + size, allocated - size);
+		if (n < 0) {
+			int errsv = errno;
+			if (errsv == EINTR)
+				continue;
+			g_set_error(error,
+				    G_IO_ERROR,
+				    g_io_error_from_errno(errsv),
+				    "%s: cannot read: %s",
+				    path,
+				    g_strerror(errsv));
+			return FALSE;
+		}
+		if (n == 0)
+			break;
+		size += (gsize)n;
+	}
+	buf[size] = '\0';
+	*data = g_steal_pointer(&buf);
+	*len = size;
+	return TRUE;
+}
+
+static gboolean
+vigil_rule_store_is_blank(const gchar *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		if (!g_ascii_isspace(data[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* loads one file into @set; FALSE only when @set failed in a way no rule explains */
+static gboolean
+vigil_rule_store_load_file(const gchar *path,
+			   VigilParseMode mode,
+			   VigilRuleSet *set,
+			   GPtrArray *problems,
+			   guint *n_errors,
+			   GError **error)
+{
+	g_autofree gchar *data = NULL;
+	g_autoptr(GPtrArray) rules = NULL;
+	g_autoptr(GArray) lines = NULL;
+	g_autoptr(GError) error_local = NULL;
+	guint n_problems = problems->len;
+	gsize len = 0;
+
+	if (!vigil_rule_store_read_file(path, &data, &len, &error_local)) {
+		/* no rules file yet is the normal first start */
+		if (mode == VIGIL_PARSE_MODE_RULES &&
+		    g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+			return TRUE;
+		g_ptr_array_add(problems, g_strdup(error_local->message));
+		(*n_errors)++;
+		return TRUE;
+	}
+	if (vigil_rule_store_is_blank(data, len)) {
+		/* nothing to lose by overwriting it, so not an error */
+		g_ptr_array_add(problems, g_strdup_printf("%s: the file is empty", path));
+		return TRUE;
+	}
+	rules = vigil_rule_store_parse_full(data, len, path, mode, &lines, problems, &error_local);
+	if (rules == NULL)
+		g_ptr_array_add(problems, g_strdup(error_local->message));
+	*n_errors += problems->len - n_problems;
+	if (rules == NULL)
+		return TRUE;
+
+	for (guint i = 0; i < rules->len; i++) {
+		VigilRule *rule = g_ptr_array_index(rules, i);
+		guint line = g_array_index(lines, guint, i);
+		g_autoptr(GError) error_add = NULL;
+
+		if (vigil_rule_set_add(set, rule, &error_add))
+			continue;
+		if (g_error_matches(error_add, VIGIL_ERROR, VIGIL_ERROR_EXISTS)) {
+			g_ptr_array_add(problems,
+					g_strdup_printf("%s:%u: duplicate rule id '%s' "
+							"(the first one is kept)",
+							path,
+							line,
+							vigil_rule_get_id(rule)));
+		} else if (g_error_matches(error_add, VIGIL_ERROR, VIGIL_ERROR_INVALID_RULE) ||
+			   g_error_matches(error_add, VIGIL_ERROR, VIGIL_ERROR_INVALID_ARGUMENT)) {
+			g_ptr_array_add(
+			    problems,
+			    g_strdup_printf("%s:%u: %s", path, line, error_add->message));
+		} else {
+			g_propagate_prefixed_error(error,
+						   g_steal_pointer(&error_add),
+						   "failed to load %s: ",
+						   path);
+			return FALSE;
+		}
+		(*n_errors)++;
+	}
+	return TRUE;
+}
+
+static gint
+vigil_rule_store_compare_names(gconstpointer a, gconstpointer b)
+{
+	return g_strcmp0(*(const gchar *const *)a, *(const gchar *const *)b);
+}
+
+/**
+ * vigil_rule_store_load:
+ * @self: a #VigilRuleStore
+ * @set: where the rules go
+ * @problems: (element-type utf8) (nullable): receives one line per bad rule or file,
+ *            `FILE:LINE: reason` or `FILE: reason`; must free its elements with g_free()
+ * @error: a #GError
+ *
+ * Loads the rules file (a missing one holds no rules) and then every `*.json` in the
+ * drop-in directory, in name order. A bad rule is skipped, a bad file skipped as a whole;
+ * every good rule is added to @set. Of rules with the same id the first one loaded stays.
+ * When the rules file had problems the store is broken (see vigil_rule_store_save()).
+ *
+ * Returns: %FALSE only when @set refused a rule for a reason that is not the rule's
+ */
+gboolean
+vigil_rule_store_load(VigilRuleStore *self, VigilRuleSet *set, GPtrArray *problems, GError **error)
+{
+	g_autoptr(GPtrArray) problems_local = NULL;
+	guint n_errors = 0;
+
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), FALSE);
+	g_return_val_if_fail(VIGIL_IS_RULE_SET(set), FALSE);
+
+	if (problems == NULL)
+		problems = problems_local = g_ptr_array_new_with_free_func(g_free);
+
+	self->n_errors = 0;
+	if (self->rules_path != NULL) {
+		if (!vigil_rule_store_load_file(self->rules_path,
+						VIGIL_PARSE_MODE_RULES,
+						set,
+						problems,
+						&n_errors,
+						error))
+			return FALSE;
+		self->n_errors = n_errors;
+	}
+
+	if (self->dropin_dir != NULL) {
+		g_autoptr(GDir) dir = NULL;
+		g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+		g_autoptr(GError) error_local = NULL;
+		const gchar *name;
+
+		dir = g_dir_open(self->dropin_dir, 0, &error_local);
+		if (dir == NULL) {
+			if (!g_error_matches(error_local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+				g_ptr_array_add(problems,
+						g_strdup_printf("%s: cannot read: %s",
+								self->dropin_dir,
+								error_local->message));
+			return TRUE;
+		}
+		while ((name = g_dir_read_name(dir)) != NULL) {
+			if (name[0] != '.' && g_str_has_suffix(name, ".json"))
+				g_ptr_array_add(names, g_strdup(name));
+		}
+		g_ptr_array_sort(names, vigil_rule_store_compare_names);
+		for (guint i = 0; i < names->len; i++) {
+			g_autofree gchar *path =
+			    g_build_filename(self->dropin_dir, g_ptr_array_index(names, i), NULL);
+			guint n_dropin_errors = 0;
+			if (!vigil_rule_store_load_file(path,
+							VIGIL_PARSE_MODE_DROPIN,
+							set,
+							problems,
+							&n_dropin_errors,
+							error))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/**
+ * vigil_rule_store_is_broken:
+ * @self: a #VigilRuleStore
+ *
+ * Returns: whether the rules file had problems at the last load, so that saving would drop
+ * rules the user has not seen
+ */
+gboolean
+vigil_rule_store_is_broken(VigilRuleStore *self)
+{
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), FALSE);
+	return self->n_errors > 0;
+}
+
+/**
+ * vigil_rule_store_get_n_errors:
+ * @self: a #VigilRuleStore
+ *
+ * Returns: how many problems the rules file (not the drop-ins) had at the last load
+ */
+guint
+vigil_rule_store_get_n_errors(VigilRuleStore *self)
+{
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), 0);
+	return self->n_errors;
+}
+
+static void
+vigil_rule_store_test_crash(const gchar *step)
+{
+	const gchar *crash_at = g_getenv(VIGIL_TEST_SAVE_CRASH_ENV);
+	if (crash_at != NULL && g_str_equal(crash_at, step))
+		_exit(1);
+}
+
+static gboolean
+vigil_rule_store_write_all(gint fd, const gchar *path, const gchar *data, gsize len, GError **error)
+{
+	while (len > 0) {
+		gssize n = write(fd, data, MIN(len, (gsize)G_MAXSSIZE));
+		if (n < 0) {
+			int errsv = errno;
+			if (errsv == EINTR)
+				continue;
+			g_set_error(error,
+				    G_IO_ERROR,
+				    g_io_error_from_errno(errsv),
+				    "cannot write %s: %s",
+				    path,
+				    g_strerror(errsv));
+			return FALSE;
+		}
+		data += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* writes, syncs and closes the temporary file */
+static gboolean
+vigil_rule_store_write_temp(VigilFd *fd,
+			    const gchar *tmp,
+			    const gchar *data,
+			    gsize len,
+			    gboolean test_hooks,
+			    GError **error)
+{
+	gint raw;
+
+	if (!vigil_rule_store_write_all(*fd, tmp, data, len / 2, error))
+		return FALSE;
+	if (test_hooks)
+		vigil_rule_store_test_crash("write");
+	if (!vigil_rule_store_write_all(*fd, tmp, data + len / 2, len - len / 2, error))
+		return FALSE;
+	if (test_hooks)
+		vigil_rule_store_test_crash("fsync");
+	if (fsync(*fd) < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot sync %s: %s",
+			    tmp,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	raw = g_steal_fd(fd);
+	if (close(raw) < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot close %s: %s",
+			    tmp,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* temp file in the same directory, write, fsync, close, rename over, fsync the directory:
+ * after a crash at any point @path is either the old file or the new one */
+static gboolean
+vigil_rule_store_write_atomically(const gchar *path,
+				  const gchar *data,
+				  gsize len,
+				  gboolean test_hooks,
+				  GError **error)
+{
+	g_autofree gchar *dirname = g_path_get_dirname(path);
+	g_autofree gchar *basename = g_path_get_basename(path);
+	g_autofree gchar *tmp = g_strdup_printf("%s/.%s.XXXXXX", dirname, basename);
+	g_auto(VigilFd) fd = -1;
+	g_auto(VigilFd) dir_fd = -1;
+
+	if (g_mkdir_with_parents(dirname, 0755) < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot create %s: %s",
+			    dirname,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot create a temporary file in %s: %s",
+			    dirname,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	if (!vigil_rule_store_write_temp(&fd, tmp, data, len, test_hooks, error)) {
+		(void)unlink(tmp);
+		return FALSE;
+	}
+	if (test_hooks)
+		vigil_rule_store_test_crash("rename");
+	if (rename(tmp, path) < 0) {
+		int errsv = errno;
+		(void)unlink(tmp);
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot rename %s to %s: %s",
+			    tmp,
+			    path,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	if (test_hooks)
+		vigil_rule_store_test_crash("dirsync");
+	dir_fd = open(dirname, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 || fsync(dir_fd) < 0) {
+		int errsv = errno;
+		g_set_error(error,
+			    G_IO_ERROR,
+			    g_io_error_from_errno(errsv),
+			    "cannot sync directory %s: %s",
+			    dirname,
+			    g_strerror(errsv));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* rules.json -> rules.json.broken-<unix time>, as a hard link so that the old bytes stay
+ * whatever happens next; a copy where the file system has no hard links */
+static gboolean
+vigil_rule_store_keep_broken(const gchar *path, GError **error)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	for (guint i = 0; i < 100; i++) {
+		g_autofree gchar *copy =
+		    i == 0 ? g_strdup_printf("%s.broken-%" G_GINT64_FORMAT, path, now)
+			   : g_strdup_printf("%s.broken-%" G_GINT64_FORMAT "-%u", path, now, i);
+		g_autofree gchar *data = NULL;
+		gsize len = 0;
+		int errsv;
+
+		if (link(path, copy) == 0)
+			return TRUE;
+		errsv = errno;
+		if (errsv == ENOENT)
+			return TRUE;
+		if (errsv == EEXIST)
+			continue;
+		if (!vigil_rule_store_read_file(path, &data, &len, error)) {
+			g_prefix_error(error, "cannot keep a copy of the broken file: ");
+			return FALSE;
+		}
+		if (!vigil_rule_store_write_atomically(copy, data, len, FALSE, error)) {
+			g_prefix_error(error, "cannot keep a copy of the broken file: ");
+			return FALSE;
+		}
+		return TRUE;
+	}
+	g_set_error(error,
+		    G_IO_ERROR,
+		    G_IO_ERROR_EXISTS,
+		    "cannot keep a copy of the broken file: %s.broken-%" G_GINT64_FORMAT
+		    " and 99 more exist",
+		    path,
+		    now);
+	return FALSE;
+}
+
+static gint
+vigil_rule_store_compare_ids(gconstpointer a, gconstpointer b)
+{
+	VigilRule *rule_a = *(VigilRule *const *)a;
+	VigilRule *rule_b = *(VigilRule *const *)b;
+	return g_strcmp0(vigil_rule_get_id(rule_a), vigil_rule_get_id(rule_b));
+}
+
+/**
+ * vigil_rule_store_save:
+ * @self: a #VigilRuleStore
+ * @set: the rules
+ * @flags: #VigilRuleStoreSaveFlags
+ * @error: a #GError
+ *
+ * Writes the rules of @set that belong in the rules file (all but managed and once-lifetime
+ * rules), sorted by id, atomically. When the file had problems at the last load this fails
+ * with %VIGIL_ERROR_BROKEN_FILE, unless @flags has %VIGIL_RULE_STORE_SAVE_FORCE; then the
+ * old file is kept as `rules.json.broken-<unix time>` first.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+vigil_rule_store_save(VigilRuleStore *self,
+		      VigilRuleSet *set,
+		      VigilRuleStoreSaveFlags flags,
+		      GError **error)
+{
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autofree gchar *data = NULL;
+	gsize len = 0;
+
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), FALSE);
+	g_return_val_if_fail(VIGIL_IS_RULE_SET(set), FALSE);
+	g_return_val_if_fail(self->rules_path != NULL, FALSE);
+
+	if (self->n_errors > 0 && (flags & VIGIL_RULE_STORE_SAVE_FORCE) == 0) {
+		g_autofree gchar *basename = g_path_get_basename(self->rules_path);
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_BROKEN_FILE,
+			    "%s had %u %s when loaded; saving would drop those rules: "
+			    "fix the file or save with force",
+			    basename,
+			    self->n_errors,
+			    self->n_errors == 1 ? "error" : "errors");
+		return FALSE;
+	}
+
+	all = vigil_rule_set_get_rules(set);
+	for (guint i = 0; i < all->len; i++) {
+		VigilRule *rule = g_ptr_array_index(all, i);
+		if (vigil_rule_get_origin(rule) == VIGIL_ORIGIN_MANAGED ||
+		    vigil_rule_get_lifetime(rule) == VIGIL_LIFETIME_ONCE)
+			continue;
+		g_ptr_array_add(rules, g_object_ref(rule));
+	}
+	g_ptr_array_sort(rules, vigil_rule_store_compare_ids);
+	data = vigil_rule_store_to_data(rules, &len);
+
+	if (self->n_errors > 0 && !vigil_rule_store_keep_broken(self->rules_path, error))
+		return FALSE;
+	if (!vigil_rule_store_write_atomically(self->rules_path, data, len, TRUE, error))
+		return FALSE;
+	self->n_errors = 0;
+	return TRUE;
+}
+
+const gchar *
+vigil_rule_store_get_rules_path(VigilRuleStore *self)
+{
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), NULL);
+	return self->rules_path;
+}
+
+const gchar *
+vigil_rule_store_get_dropin_dir(VigilRuleStore *self)
+{
+	g_return_val_if_fail(VIGIL_IS_RULE_STORE(self), NULL);
+	return self->dropin_dir;
+}
+
+static void
+vigil_rule_store_finalize(GObject *object)
+{
+	VigilRuleStore *self = VIGIL_RULE_STORE(object);
+
+	g_free(self->rules_path);
+	g_free(self->dropin_dir);
+	G_OBJECT_CLASS(vigil_rule_store_parent_class)->finalize(object);
+}
+
+static void
+vigil_rule_store_class_init(VigilRuleStoreClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+	object_class->finalize = vigil_rule_store_finalize;
+}
+
+static void
+vigil_rule_store_init(VigilRuleStore *self)
+{
+}
+
+/**
+ * vigil_rule_store_new:
+ * @rules_path: (nullable): the rules file, usually `/var/lib/vigil/rules.json`
+ * @dropin_dir: (nullable): the drop-in directory, usually `/etc/vigil/rules.d`
+ *
+ * Nothing is read until vigil_rule_store_load().
+ *
+ * Returns: (transfer full): a new #VigilRuleStore
+ */
+VigilRuleStore *
+vigil_rule_store_new(const gchar *rules_path, const gchar *dropin_dir)
+{
+	VigilRuleStore *self = g_object_new(VIGIL_TYPE_RULE_STORE, NULL);
+	self->rules_path = g_strdup(rules_path);
+	self->dropin_dir = g_strdup(dropin_dir);
+	return self;
+}
