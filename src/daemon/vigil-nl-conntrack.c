@@ -1,0 +1,876 @@
+/*
+ * Copyright 2026 The Vigil authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "VigilNlConntrack"
+
+#include "config.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vigil-cleanups.h"
+#include "vigil-error.h"
+#include "vigil-nl-conntrack.h"
+
+/*
+ * ctnetlink with libmnl: one socket subscribed to the new, update and destroy groups, and
+ * one for dumps. Both are non-blocking and watched on the main loop. A dump is a
+ * mark-and-sweep of the table: the start bumps the table's generation, every entry the
+ * dump (or an event meanwhile) shows is marked, and at the end what was not seen is closed.
+ * The initial dump, the resync after ENOBUFS on the event socket, and the counter refresh
+ * the daemon asks for on its own timer (updates carry counters only on state changes) are
+ * all the same operation. Parsing a message costs well under a microsecond, so everything
+ * runs on the main loop, a bounded number of datagrams per wakeup.
+ */
+
+#define BUFFER_SIZE		 (64 * 1024)
+#define EVENT_DATAGRAMS_PER_CALL 64
+#define DUMP_DATAGRAMS_PER_CALL	 16
+#define CONNTRACK_GROUPS	 3
+#define REQUEST_SIZE		 256
+
+struct _VigilNlConntrack {
+	GObject parent_instance;
+	VigilConnectionTable *table;
+	struct mnl_socket *events;
+	struct mnl_socket *dump;
+	guint events_watch;
+	guint dump_watch;
+	guint8 *buffer;
+	guint receive_buffer;
+	gboolean accounting;
+	gboolean dumping;
+	gboolean dump_again;
+	gboolean dump_interrupted;
+	guint32 dump_seq;
+	guint64 n_overruns;
+	guint64 n_malformed;
+};
+
+enum { SIGNAL_DUMP_FINISHED, SIGNAL_LAST };
+
+static guint signals[SIGNAL_LAST] = {0};
+
+G_DEFINE_FINAL_TYPE(VigilNlConntrack, vigil_nl_conntrack, G_TYPE_OBJECT)
+
+/* parsing */
+
+typedef struct {
+	enum mnl_attr_data_type type;
+	gsize len; /* for MNL_TYPE_BINARY: the exact length */
+} AttrPolicy;
+
+typedef struct {
+	const struct nlattr **tb;
+	const AttrPolicy *policy;
+	guint max;
+} AttrTable;
+
+static const AttrPolicy ct_policy[CTA_MAX + 1] = {
+    [CTA_TUPLE_ORIG] = {MNL_TYPE_NESTED, 0},
+    [CTA_TUPLE_REPLY] = {MNL_TYPE_NESTED, 0},
+    [CTA_STATUS] = {MNL_TYPE_U32, 0},
+    [CTA_PROTOINFO] = {MNL_TYPE_NESTED, 0},
+    [CTA_TIMEOUT] = {MNL_TYPE_U32, 0},
+    [CTA_MARK] = {MNL_TYPE_U32, 0},
+    [CTA_COUNTERS_ORIG] = {MNL_TYPE_NESTED, 0},
+    [CTA_COUNTERS_REPLY] = {MNL_TYPE_NESTED, 0},
+    [CTA_ID] = {MNL_TYPE_U32, 0},
+    [CTA_ZONE] = {MNL_TYPE_U16, 0},
+    [CTA_TIMESTAMP] = {MNL_TYPE_NESTED, 0},
+};
+
+static const AttrPolicy tuple_policy[CTA_TUPLE_MAX + 1] = {
+    [CTA_TUPLE_IP] = {MNL_TYPE_NESTED, 0},
+    [CTA_TUPLE_PROTO] = {MNL_TYPE_NESTED, 0},
+};
+
+static const AttrPolicy ip_policy[CTA_IP_MAX + 1] = {
+    [CTA_IP_V4_SRC] = {MNL_TYPE_BINARY, 4},
+    [CTA_IP_V4_DST] = {MNL_TYPE_BINARY, 4},
+    [CTA_IP_V6_SRC] = {MNL_TYPE_BINARY, 16},
+    [CTA_IP_V6_DST] = {MNL_TYPE_BINARY, 16},
+};
+
+static const AttrPolicy proto_policy[CTA_PROTO_MAX + 1] = {
+    [CTA_PROTO_NUM] = {MNL_TYPE_U8, 0},
+    [CTA_PROTO_SRC_PORT] = {MNL_TYPE_U16, 0},
+    [CTA_PROTO_DST_PORT] = {MNL_TYPE_U16, 0},
+    [CTA_PROTO_ICMP_ID] = {MNL_TYPE_U16, 0},
+    [CTA_PROTO_ICMP_TYPE] = {MNL_TYPE_U8, 0},
+    [CTA_PROTO_ICMP_CODE] = {MNL_TYPE_U8, 0},
+    [CTA_PROTO_ICMPV6_ID] = {MNL_TYPE_U16, 0},
+    [CTA_PROTO_ICMPV6_TYPE] = {MNL_TYPE_U8, 0},
+    [CTA_PROTO_ICMPV6_CODE] = {MNL_TYPE_U8, 0},
+};
+
+static const AttrPolicy protoinfo_policy[CTA_PROTOINFO_MAX + 1] = {
+    [CTA_PROTOINFO_TCP] = {MNL_TYPE_NESTED, 0},
+};
+
+static const AttrPolicy protoinfo_tcp_policy[CTA_PROTOINFO_TCP_MAX + 1] = {
+    [CTA_PROTOINFO_TCP_STATE] = {MNL_TYPE_U8, 0},
+};
+
+static const AttrPolicy counters_policy[CTA_COUNTERS_MAX + 1] = {
+    [CTA_COUNTERS_PACKETS] = {MNL_TYPE_U64, 0},
+    [CTA_COUNTERS_BYTES] = {MNL_TYPE_U64, 0},
+    [CTA_COUNTERS32_PACKETS] = {MNL_TYPE_U32, 0},
+    [CTA_COUNTERS32_BYTES] = {MNL_TYPE_U32, 0},
+};
+
+static const AttrPolicy timestamp_policy[CTA_TIMESTAMP_MAX + 1] = {
+    [CTA_TIMESTAMP_START] = {MNL_TYPE_U64, 0},
+    [CTA_TIMESTAMP_STOP] = {MNL_TYPE_U64, 0},
+};
+
+/* keeps the attributes a policy names, validated; skips the others (newer kernels add some) */
+static int
+attr_cb(const struct nlattr *attr, void *data)
+{
+	AttrTable *table = data;
+	guint type = mnl_attr_get_type(attr);
+	const AttrPolicy *policy;
+
+	if (type > table->max)
+		return MNL_CB_OK;
+	policy = &table->policy[type];
+	if (policy->type == MNL_TYPE_UNSPEC)
+		return MNL_CB_OK;
+	if (policy->type == MNL_TYPE_BINARY) {
+		if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, policy->len) < 0)
+			return MNL_CB_ERROR;
+	} else if (mnl_attr_validate(attr, policy->type) < 0) {
+		return MNL_CB_ERROR;
+	}
+	table->tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static gboolean
+parse_nested(const struct nlattr *nest,
+	     const AttrPolicy *policy,
+	     guint max,
+	     const struct nlattr **tb,
+	     const gchar *what,
+	     GError **error)
+{
+	AttrTable table = {tb, policy, max};
+
+	if (mnl_attr_parse_nested(nest, attr_cb, &table) < MNL_CB_STOP) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "malformed %s attribute",
+			    what);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static guint16
+attr_get_be16(const struct nlattr *attr)
+{
+	return attr != NULL ? GUINT16_FROM_BE(mnl_attr_get_u16(attr)) : 0;
+}
+
+static guint32
+attr_get_be32(const struct nlattr *attr)
+{
+	return attr != NULL ? GUINT32_FROM_BE(mnl_attr_get_u32(attr)) : 0;
+}
+
+static guint64
+attr_get_be64(const struct nlattr *attr)
+{
+	return attr != NULL ? GUINT64_FROM_BE(mnl_attr_get_u64(attr)) : 0;
+}
+
+static guint8
+attr_get_u8(const struct nlattr *attr)
+{
+	return attr != NULL ? mnl_attr_get_u8(attr) : 0;
+}
+
+static gboolean
+parse_tuple(const struct nlattr *nest, VigilConntrackTuple *tuple, GError **error)
+{
+	const struct nlattr *tb[CTA_TUPLE_MAX + 1] = {NULL};
+	const struct nlattr *ip[CTA_IP_MAX + 1] = {NULL};
+	const struct nlattr *proto[CTA_PROTO_MAX + 1] = {NULL};
+
+	memset(tuple, 0, sizeof(*tuple));
+	if (!parse_nested(nest, tuple_policy, CTA_TUPLE_MAX, tb, "tuple", error))
+		return FALSE;
+	if (tb[CTA_TUPLE_IP] == NULL || tb[CTA_TUPLE_PROTO] == NULL) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "tuple without addresses or protocol");
+		return FALSE;
+	}
+	if (!parse_nested(tb[CTA_TUPLE_IP], ip_policy, CTA_IP_MAX, ip, "tuple address", error) ||
+	    !parse_nested(tb[CTA_TUPLE_PROTO],
+			  proto_policy,
+			  CTA_PROTO_MAX,
+			  proto,
+			  "tuple protocol",
+			  error))
+		return FALSE;
+
+	if (ip[CTA_IP_V4_SRC] != NULL && ip[CTA_IP_V4_DST] != NULL) {
+		tuple->family = 4;
+		memcpy(tuple->src, mnl_attr_get_payload(ip[CTA_IP_V4_SRC]), 4);
+		memcpy(tuple->dst, mnl_attr_get_payload(ip[CTA_IP_V4_DST]), 4);
+	} else if (ip[CTA_IP_V6_SRC] != NULL && ip[CTA_IP_V6_DST] != NULL) {
+		tuple->family = 6;
+		memcpy(tuple->src, mnl_attr_get_payload(ip[CTA_IP_V6_SRC]), 16);
+		memcpy(tuple->dst, mnl_attr_get_payload(ip[CTA_IP_V6_DST]), 16);
+	} else {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "tuple without IPv4 or IPv6 addresses");
+		return FALSE;
+	}
+	if (proto[CTA_PROTO_NUM] == NULL) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "tuple without protocol number");
+		return FALSE;
+	}
+	tuple->protocol = attr_get_u8(proto[CTA_PROTO_NUM]);
+	if (tuple->protocol == IPPROTO_ICMP) {
+		tuple->icmp_type = attr_get_u8(proto[CTA_PROTO_ICMP_TYPE]);
+		tuple->icmp_code = attr_get_u8(proto[CTA_PROTO_ICMP_CODE]);
+		tuple->icmp_id = attr_get_be16(proto[CTA_PROTO_ICMP_ID]);
+	} else if (tuple->protocol == IPPROTO_ICMPV6) {
+		tuple->icmp_type = attr_get_u8(proto[CTA_PROTO_ICMPV6_TYPE]);
+		tuple->icmp_code = attr_get_u8(proto[CTA_PROTO_ICMPV6_CODE]);
+		tuple->icmp_id = attr_get_be16(proto[CTA_PROTO_ICMPV6_ID]);
+	} else {
+		tuple->sport = attr_get_be16(proto[CTA_PROTO_SRC_PORT]);
+		tuple->dport = attr_get_be16(proto[CTA_PROTO_DST_PORT]);
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_counters(const struct nlattr *nest, guint64 *packets, guint64 *bytes, GError **error)
+{
+	const struct nlattr *tb[CTA_COUNTERS_MAX + 1] = {NULL};
+
+	if (!parse_nested(nest, counters_policy, CTA_COUNTERS_MAX, tb, "counters", error))
+		return FALSE;
+	*packets = tb[CTA_COUNTERS_PACKETS] != NULL ? attr_get_be64(tb[CTA_COUNTERS_PACKETS])
+						    : attr_get_be32(tb[CTA_COUNTERS32_PACKETS]);
+	*bytes = tb[CTA_COUNTERS_BYTES] != NULL ? attr_get_be64(tb[CTA_COUNTERS_BYTES])
+						: attr_get_be32(tb[CTA_COUNTERS32_BYTES]);
+	return TRUE;
+}
+
+static gboolean
+parse_protoinfo(const struct nlattr *nest, VigilConntrackEntry *entry, GError **error)
+{
+	const struct nlattr *tb[CTA_PROTOINFO_MAX + 1] = {NULL};
+	const struct nlattr *tcp[CTA_PROTOINFO_TCP_MAX + 1] = {NULL};
+
+	if (!parse_nested(nest, protoinfo_policy, CTA_PROTOINFO_MAX, tb, "protoinfo", error))
+		return FALSE;
+	if (tb[CTA_PROTOINFO_TCP] == NULL)
+		return TRUE;
+	if (!parse_nested(tb[CTA_PROTOINFO_TCP],
+			  protoinfo_tcp_policy,
+			  CTA_PROTOINFO_TCP_MAX,
+			  tcp,
+			  "TCP protoinfo",
+			  error))
+		return FALSE;
+	entry->tcp_state = attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+	return TRUE;
+}
+
+/*
+ * Parses one ctnetlink conntrack message (event or dump reply) at @data, which must be
+ * 4-byte aligned and hold the whole message. Other netlink messages are an error.
+ */
+gboolean
+vigil_nl_conntrack_parse(const guint8 *data, gsize len, VigilConntrackEntry *entry, GError **error)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)data;
+	const struct nlattr *tb[CTA_MAX + 1] = {NULL};
+	const struct nlattr *timestamp[CTA_TIMESTAMP_MAX + 1] = {NULL};
+	AttrTable table = {tb, ct_policy, CTA_MAX};
+	guint message;
+
+	g_return_val_if_fail(data != NULL, FALSE);
+	g_return_val_if_fail(((guintptr)data & 3) == 0, FALSE);
+	g_return_val_if_fail(entry != NULL, FALSE);
+
+	memset(entry, 0, sizeof(*entry));
+	if (len < sizeof(struct nlmsghdr) ||
+	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)) ||
+	    MNL_ALIGN(nlh->nlmsg_len) > len) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "truncated netlink message");
+		return FALSE;
+	}
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "not a ctnetlink message (type 0x%x)",
+			    nlh->nlmsg_type);
+		return FALSE;
+	}
+	message = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	if (message == IPCTNL_MSG_CT_DELETE) {
+		entry->type = VIGIL_CONNTRACK_EVENT_DESTROY;
+	} else if (message == IPCTNL_MSG_CT_NEW) {
+		if ((nlh->nlmsg_flags & NLM_F_MULTI) != 0)
+			entry->type = VIGIL_CONNTRACK_EVENT_DUMP;
+		else if ((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) != 0)
+			entry->type = VIGIL_CONNTRACK_EVENT_NEW;
+		else
+			entry->type = VIGIL_CONNTRACK_EVENT_UPDATE;
+	} else {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "not a conntrack entry message (%u)",
+			    message);
+		return FALSE;
+	}
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &table) < MNL_CB_STOP) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "malformed conntrack attribute");
+		return FALSE;
+	}
+	if (tb[CTA_TUPLE_ORIG] == NULL || tb[CTA_ID] == NULL) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "conntrack message without original tuple or id");
+		return FALSE;
+	}
+	if (!parse_tuple(tb[CTA_TUPLE_ORIG], &entry->orig, error)) {
+		g_prefix_error(error, "original: ");
+		return FALSE;
+	}
+	if (tb[CTA_TUPLE_REPLY] != NULL) {
+		if (!parse_tuple(tb[CTA_TUPLE_REPLY], &entry->reply, error)) {
+			g_prefix_error(error, "reply: ");
+			return FALSE;
+		}
+		entry->has_reply = TRUE;
+	}
+	entry->id = attr_get_be32(tb[CTA_ID]);
+	entry->status = attr_get_be32(tb[CTA_STATUS]);
+	entry->mark = attr_get_be32(tb[CTA_MARK]);
+	entry->timeout = attr_get_be32(tb[CTA_TIMEOUT]);
+	entry->zone = attr_get_be16(tb[CTA_ZONE]);
+	entry->tcp_state = TCP_CONNTRACK_NONE;
+	if (tb[CTA_PROTOINFO] != NULL && !parse_protoinfo(tb[CTA_PROTOINFO], entry, error))
+		return FALSE;
+	if (tb[CTA_COUNTERS_ORIG] != NULL || tb[CTA_COUNTERS_REPLY] != NULL) {
+		if (tb[CTA_COUNTERS_ORIG] != NULL && !parse_counters(tb[CTA_COUNTERS_ORIG],
+								     &entry->packets_orig,
+								     &entry->bytes_orig,
+								     error))
+			return FALSE;
+		if (tb[CTA_COUNTERS_REPLY] != NULL && !parse_counters(tb[CTA_COUNTERS_REPLY],
+								      &entry->packets_reply,
+								      &entry->bytes_reply,
+								      error))
+			return FALSE;
+		entry->has_counters = TRUE;
+	}
+	if (tb[CTA_TIMESTAMP] != NULL) {
+		if (!parse_nested(tb[CTA_TIMESTAMP],
+				  timestamp_policy,
+				  CTA_TIMESTAMP_MAX,
+				  timestamp,
+				  "timestamp",
+				  error))
+			return FALSE;
+		entry->start_ns = attr_get_be64(timestamp[CTA_TIMESTAMP_START]);
+		entry->stop_ns = attr_get_be64(timestamp[CTA_TIMESTAMP_STOP]);
+	}
+	return TRUE;
+}
+
+/* sockets */
+
+static gboolean
+set_error_errno(GError **error, gint errsv, const gchar *what)
+{
+	g_set_error(error,
+		    VIGIL_ERROR,
+		    errsv == EPERM || errsv == EACCES ? VIGIL_ERROR_NOT_AUTHORIZED
+						      : VIGIL_ERROR_FAILED,
+		    "%s: %s",
+		    what,
+		    g_strerror(errsv));
+	return FALSE;
+}
+
+gboolean
+vigil_nl_conntrack_enable_accounting(const gchar *path, GError **error)
+{
+	g_auto(VigilFd) fd = -1;
+	g_autofree gchar *contents = NULL;
+
+	g_return_val_if_fail(path != NULL, FALSE);
+
+	if (g_file_get_contents(path, &contents, NULL, NULL) && g_strstrip(contents)[0] == '1')
+		return TRUE;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		gint errsv = errno;
+
+		return set_error_errno(error, errsv, path);
+	}
+	if (write(fd, "1\n", 2) != 2) {
+		gint errsv = errno;
+
+		return set_error_errno(error, errsv, path);
+	}
+	return TRUE;
+}
+
+/* one datagram from the kernel; 0 for one to ignore, -1 with @errsv on error */
+static gssize
+vigil_nl_conntrack_receive(VigilNlConntrack *self, struct mnl_socket *nl, gint *errsv)
+{
+	struct sockaddr_nl addr = {0};
+	struct iovec iov = {self->buffer, BUFFER_SIZE};
+	struct msghdr msg = {0};
+	gssize n;
+
+	msg.msg_name = &addr;
+	msg.msg_namelen = sizeof(addr);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	n = recvmsg(mnl_socket_get_fd(nl), &msg, 0);
+	if (n < 0) {
+		*errsv = errno;
+		return -1;
+	}
+	if ((msg.msg_flags & MSG_TRUNC) != 0 || addr.nl_pid != 0) {
+		self->n_malformed++;
+		return 0;
+	}
+	return n;
+}
+
+static void
+vigil_nl_conntrack_handle_message(VigilNlConntrack *self, const struct nlmsghdr *nlh, gboolean dump)
+{
+	g_autoptr(GError) error = NULL;
+	VigilConntrackEntry entry;
+
+	if (!vigil_nl_conntrack_parse((const guint8 *)nlh, nlh->nlmsg_len, &entry, &error)) {
+		self->n_malformed++;
+		g_debug("ignoring conntrack message: %s", error->message);
+		return;
+	}
+	if (dump)
+		entry.type = VIGIL_CONNTRACK_EVENT_DUMP;
+	vigil_connection_table_apply_entry(self->table, &entry);
+}
+
+static gboolean
+vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
+
+	for (guint i = 0; i < EVENT_DATAGRAMS_PER_CALL; i++) {
+		const struct nlmsghdr *nlh;
+		gint errsv = 0;
+		gssize n = vigil_nl_conntrack_receive(self, self->events, &errsv);
+		gint remaining;
+
+		if (n < 0) {
+			if (errsv == EAGAIN)
+				break;
+			if (errsv == EINTR)
+				continue;
+			if (errsv == ENOBUFS) {
+				self->n_overruns++;
+				g_message(
+				    "conntrack events overran the receive buffer, resynchronising");
+				vigil_nl_conntrack_resync(self);
+				continue;
+			}
+			g_warning("conntrack events: %s", g_strerror(errsv));
+			break;
+		}
+		remaining = (gint)n;
+		for (nlh = (const struct nlmsghdr *)self->buffer; mnl_nlmsg_ok(nlh, remaining);
+		     nlh = mnl_nlmsg_next(nlh, &remaining)) {
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+				continue;
+			vigil_nl_conntrack_handle_message(self, nlh, FALSE);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void
+vigil_nl_conntrack_finish_dump(VigilNlConntrack *self, gboolean complete)
+{
+	self->dumping = FALSE;
+	vigil_connection_table_end_resync(self->table, complete);
+	g_signal_emit(self, signals[SIGNAL_DUMP_FINISHED], 0, complete);
+	if (self->dump_again || self->dump_interrupted) {
+		g_autoptr(GError) error = NULL;
+
+		self->dump_again = FALSE;
+		self->dump_interrupted = FALSE;
+		if (!vigil_nl_conntrack_dump(self, &error))
+			g_warning("cannot dump conntrack: %s", error->message);
+	}
+}
+
+/* TRUE at the end of the dump; @complete says whether it got there without an error */
+static gboolean
+vigil_nl_conntrack_handle_dump(VigilNlConntrack *self, gssize n, gboolean *complete)
+{
+	const struct nlmsghdr *nlh;
+	gint remaining = (gint)n;
+
+	for (nlh = (const struct nlmsghdr *)self->buffer; mnl_nlmsg_ok(nlh, remaining);
+	     nlh = mnl_nlmsg_next(nlh, &remaining)) {
+		/* replies to an earlier, abandoned dump */
+		if (nlh->nlmsg_seq != self->dump_seq)
+			continue;
+		if ((nlh->nlmsg_flags & NLM_F_DUMP_INTR) != 0)
+			self->dump_interrupted = TRUE;
+		if (nlh->nlmsg_type == NLMSG_DONE) {
+			*complete = !self->dump_interrupted;
+			return TRUE;
+		}
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr)) ||
+			    err->error != 0) {
+				g_warning("conntrack dump failed: %s",
+					  nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct nlmsgerr))
+					      ? "truncated error"
+					      : g_strerror(-err->error));
+				*complete = FALSE;
+				return TRUE;
+			}
+			continue;
+		}
+		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+			continue;
+		vigil_nl_conntrack_handle_message(self, nlh, TRUE);
+	}
+	return FALSE;
+}
+
+static gboolean
+vigil_nl_conntrack_dump_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
+
+	for (guint i = 0; i < DUMP_DATAGRAMS_PER_CALL && self->dumping; i++) {
+		gint errsv = 0;
+		gboolean complete = FALSE;
+		gssize n = vigil_nl_conntrack_receive(self, self->dump, &errsv);
+
+		if (n < 0) {
+			if (errsv == EAGAIN)
+				break;
+			if (errsv == EINTR)
+				continue;
+			g_warning("conntrack dump: %s", g_strerror(errsv));
+			vigil_nl_conntrack_finish_dump(self, FALSE);
+			break;
+		}
+		if (vigil_nl_conntrack_handle_dump(self, n, &complete))
+			vigil_nl_conntrack_finish_dump(self, complete);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+gboolean
+vigil_nl_conntrack_dump(VigilNlConntrack *self, GError **error)
+{
+	guint8 buf[REQUEST_SIZE] __attribute__((aligned(4)));
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), FALSE);
+
+	if (self->dump == NULL) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_FAILED,
+				    "conntrack listener is not started");
+		return FALSE;
+	}
+	if (self->dumping) {
+		self->dump_again = TRUE;
+		return TRUE;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++self->dump_seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (mnl_socket_sendto(self->dump, nlh, nlh->nlmsg_len) < 0) {
+		gint errsv = errno;
+
+		return set_error_errno(error, errsv, "cannot request conntrack dump");
+	}
+	self->dumping = TRUE;
+	self->dump_interrupted = FALSE;
+	vigil_connection_table_begin_resync(self->table);
+	return TRUE;
+}
+
+void
+vigil_nl_conntrack_resync(VigilNlConntrack *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+	if (!vigil_nl_conntrack_dump(self, &error))
+		g_warning("cannot resynchronise conntrack: %s", error->message);
+}
+
+static struct mnl_socket *
+vigil_nl_conntrack_open(GError **error)
+{
+	g_autoptr(VigilMnlSocket) nl = NULL;
+
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (nl == NULL) {
+		gint errsv = errno;
+
+		set_error_errno(error, errsv, "cannot open netfilter netlink socket");
+		return NULL;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		gint errsv = errno;
+
+		set_error_errno(error, errsv, "cannot bind netfilter netlink socket");
+		return NULL;
+	}
+	return g_steal_pointer(&nl);
+}
+
+static void
+vigil_nl_conntrack_set_rcvbuf(struct mnl_socket *nl, guint bytes)
+{
+	gint fd = mnl_socket_get_fd(nl);
+	gint value = (gint)MIN(bytes, (guint)G_MAXINT / 2);
+
+	/* FORCE needs CAP_NET_ADMIN, which the daemon has; otherwise rmem_max caps it */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &value, sizeof(value)) == 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, sizeof(value)) != 0)
+		g_debug("cannot set the conntrack receive buffer: %s", g_strerror(errno));
+}
+
+gboolean
+vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
+{
+	g_autoptr(VigilMnlSocket) events = NULL;
+	g_autoptr(VigilMnlSocket) dump = NULL;
+	g_autoptr(GError) error_local = NULL;
+	static const gint groups[CONNTRACK_GROUPS] = {NFNLGRP_CONNTRACK_NEW,
+						      NFNLGRP_CONNTRACK_UPDATE,
+						      NFNLGRP_CONNTRACK_DESTROY};
+
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), FALSE);
+
+	if (self->events != NULL)
+		return TRUE;
+	events = vigil_nl_conntrack_open(error);
+	if (events == NULL)
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(groups); i++) {
+		if (mnl_socket_setsockopt(events,
+					  NETLINK_ADD_MEMBERSHIP,
+					  (void *)&groups[i],
+					  sizeof(groups[i])) < 0) {
+			gint errsv = errno;
+
+			return set_error_errno(error,
+					       errsv,
+					       "cannot subscribe to conntrack events");
+		}
+	}
+	vigil_nl_conntrack_set_rcvbuf(events, self->receive_buffer);
+	dump = vigil_nl_conntrack_open(error);
+	if (dump == NULL)
+		return FALSE;
+
+	/* subscribing loaded nf_conntrack_netlink and with it the sysctl */
+	self->accounting =
+	    vigil_nl_conntrack_enable_accounting(VIGIL_NL_CONNTRACK_ACCT_SYSCTL, &error_local);
+	if (!self->accounting)
+		g_warning("no byte counters for new connections, cannot enable conntrack "
+			  "accounting: %s",
+			  error_local->message);
+
+	self->events = g_steal_pointer(&events);
+	self->dump = g_steal_pointer(&dump);
+	/* an overrun shows as POLLERR; the next recvmsg() reports it as ENOBUFS */
+	self->events_watch = g_unix_fd_add(mnl_socket_get_fd(self->events),
+					   G_IO_IN | G_IO_ERR,
+					   vigil_nl_conntrack_events_cb,
+					   self);
+	self->dump_watch = g_unix_fd_add(mnl_socket_get_fd(self->dump),
+					 G_IO_IN | G_IO_ERR,
+					 vigil_nl_conntrack_dump_cb,
+					 self);
+	if (!vigil_nl_conntrack_dump(self, error)) {
+		vigil_nl_conntrack_stop(self);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void
+vigil_nl_conntrack_stop(VigilNlConntrack *self)
+{
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+
+	g_clear_handle_id(&self->events_watch, g_source_remove);
+	g_clear_handle_id(&self->dump_watch, g_source_remove);
+	g_clear_pointer(&self->events, mnl_socket_close);
+	g_clear_pointer(&self->dump, mnl_socket_close);
+	if (self->dumping) {
+		self->dumping = FALSE;
+		vigil_connection_table_end_resync(self->table, FALSE);
+	}
+	self->dump_again = FALSE;
+}
+
+void
+vigil_nl_conntrack_set_receive_buffer(VigilNlConntrack *self, guint bytes)
+{
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+	self->receive_buffer = bytes;
+	if (self->events != NULL)
+		vigil_nl_conntrack_set_rcvbuf(self->events, bytes);
+}
+
+gboolean
+vigil_nl_conntrack_is_dumping(VigilNlConntrack *self)
+{
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), FALSE);
+	return self->dumping;
+}
+
+gboolean
+vigil_nl_conntrack_has_accounting(VigilNlConntrack *self)
+{
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), FALSE);
+	return self->accounting;
+}
+
+guint64
+vigil_nl_conntrack_get_n_overruns(VigilNlConntrack *self)
+{
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), 0);
+	return self->n_overruns;
+}
+
+guint64
+vigil_nl_conntrack_get_n_malformed(VigilNlConntrack *self)
+{
+	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), 0);
+	return self->n_malformed;
+}
+
+static void
+vigil_nl_conntrack_dispose(GObject *object)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(object);
+
+	if (self->table != NULL)
+		vigil_nl_conntrack_stop(self);
+	g_clear_object(&self->table);
+	G_OBJECT_CLASS(vigil_nl_conntrack_parent_class)->dispose(object);
+}
+
+static void
+vigil_nl_conntrack_finalize(GObject *object)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(object);
+
+	g_free(self->buffer);
+	G_OBJECT_CLASS(vigil_nl_conntrack_parent_class)->finalize(object);
+}
+
+static void
+vigil_nl_conntrack_class_init(VigilNlConntrackClass *klass)
+{
+	GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+	object_class->dispose = vigil_nl_conntrack_dispose;
+	object_class->finalize = vigil_nl_conntrack_finalize;
+
+	/**
+	 * VigilNlConntrack::dump-finished:
+	 * @complete: FALSE when the dump failed and nothing was swept
+	 *
+	 * A dump (initial, resync or refresh) reached its end.
+	 */
+	signals[SIGNAL_DUMP_FINISHED] = g_signal_new("dump-finished",
+						     G_TYPE_FROM_CLASS(klass),
+						     G_SIGNAL_RUN_LAST,
+						     0,
+						     NULL,
+						     NULL,
+						     NULL,
+						     G_TYPE_NONE,
+						     1,
+						     G_TYPE_BOOLEAN);
+}
+
+static void
+vigil_nl_conntrack_init(VigilNlConntrack *self)
+{
+	self->buffer = g_malloc(BUFFER_SIZE);
+	self->receive_buffer = VIGIL_NL_CONNTRACK_RCVBUF;
+	self->dump_seq = (guint32)g_random_int();
+}
+
+VigilNlConntrack *
+vigil_nl_conntrack_new(VigilConnectionTable *table)
+{
+	VigilNlConntrack *self;
+
+	g_return_val_if_fail(VIGIL_IS_CONNECTION_TABLE(table), NULL);
+	self = g_object_new(VIGIL_TYPE_NL_CONNTRACK, NULL);
+	self->table = g_object_ref(table);
+	return self;
+}
