@@ -1,0 +1,23 @@
+/*
+ * Copyright 2026 The Vigil authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "VigilCli"
+
+#include "config.h"
+
+#include <locale.h>
+
+#include "vigil-cli.h"
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(VigilCli) cli = NULL;
+
+	setlocale(LC_ALL, "");
+	g_set_prgname("vigilctl");
+	cli = vigil_cli_new();
+	return vigil_cli_run(cli, argc, argv);
+}
