@@ -1,0 +1,111 @@
+#!/bin/sh
+# Copyright 2026 The Vigil authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+# New-connection latency and rate through vigild against no firewall, in the same run.
+#
+#   sh bench/bench-connect.sh [BUILDDIR] [ROUNDS] [N]
+#
+# Two namespaces joined by veth (198.18.0.1 client, 198.18.0.2 server), the shared
+# yardstick connbench (../shared/bench/connbench.c) as load generator, and rounds that
+# alternate: no firewall, then vigild with one rule that allows the load generator's
+# traffic (mode deny, so anything else would be refused). Prints every run and the medians.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+builddir=${1:-$top/_build/bench}
+rounds=${2:-5}
+n=${3:-5000}
+shared=${VIGIL_SHARED:-$top/../shared}
+vigild=$builddir/src/daemon/vigild
+out=$(mktemp -d)
+cli=vbench-cli
+srv=vbench-srv
+
+[ "$(id -u)" -eq 0 ] || { echo "bench-connect: needs root" >&2; exit 1; }
+[ -x "$vigild" ] || { echo "bench-connect: build first: $vigild is missing" >&2; exit 1; }
+cc -O2 -o "$out/connbench" "$shared/bench/connbench.c"
+
+cleanup() {
+    [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null || true
+    [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
+    ip netns del $cli 2>/dev/null || true
+    ip netns del $srv 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+cleanup
+
+ip netns add $cli
+ip netns add $srv
+ip link add veth0 netns $cli type veth peer name veth1 netns $srv
+ip -n $cli addr add 198.18.0.1/24 dev veth0
+ip -n $srv addr add 198.18.0.2/24 dev veth1
+for ns in $cli $srv; do ip -n $ns link set lo up; done
+ip -n $cli link set veth0 up
+ip -n $srv link set veth1 up
+ip netns exec $srv "$out/connbench" serve 7000 &
+server_pid=$!
+sleep 0.3
+
+mkdir -p "$out/state" "$out/rules.d"
+cat > "$out/state/rules.json" <<JSON
+{"version": 1, "rules": [
+  {"id": "r-00000000bec1", "action": "allow", "protocol": "tcp", "cidr": "198.18.0.2", "port": "7000"},
+  {"id": "r-00000000bec2", "action": "allow", "protocol": "udp", "cidr": "198.18.0.2", "port": "7000"}
+]}
+JSON
+cat > "$out/vigild.conf" <<CONF
+[daemon]
+Mode=deny
+StateDirectory=$out/state
+DropInDirectory=$out/rules.d
+LogVerdicts=false
+CONF
+
+run() { ip netns exec $cli "$out/connbench" "$1" 198.18.0.2 7000 "$n"; }
+
+for i in $(seq "$rounds"); do
+    echo "none $(run tcp)" | tee -a "$out/results"
+    echo "none $(run udp)" | tee -a "$out/results"
+    ip netns exec $cli "$vigild" --config "$out/vigild.conf" &
+    daemon_pid=$!
+    # wait for the table so the run measures the firewall, not its start-up
+    for _ in $(seq 100); do
+        ip netns exec $cli nft list table inet vigil >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    echo "vigild $(run tcp)" | tee -a "$out/results"
+    echo "vigild $(run udp)" | tee -a "$out/results"
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$daemon_pid/status")
+    echo "vigild rss_kb=$rss" | tee -a "$out/results"
+    kill "$daemon_pid"
+    wait "$daemon_pid" || true
+    daemon_pid=
+done
+
+/usr/bin/python3 - "$out/results" <<'PY'
+import re, statistics, sys
+runs = {}
+rss = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[1].startswith('rss_kb='):
+        rss.append(int(f[1].split('=')[1]))
+        continue
+    kv = dict(x.split('=') for x in f[2:])
+    runs.setdefault((f[0], f[1]), []).append((float(kv['p50_us']), float(kv['rate_per_s']), int(kv['fail'])))
+print()
+print('| setup | proto | p50 us (median of rounds) | rate /s (median) | failures |')
+print('|---|---|---|---|---|')
+med = {}
+for (setup, proto), v in sorted(runs.items()):
+    p50 = statistics.median(x[0] for x in v)
+    rate = statistics.median(x[1] for x in v)
+    med[(setup, proto)] = (p50, rate)
+    print(f'| {setup} | {proto} | {p50:.1f} | {rate:.0f} | {sum(x[2] for x in v)} |')
+for proto in ('tcp', 'udp'):
+    if ('none', proto) in med and ('vigild', proto) in med:
+        r = med[('vigild', proto)][0] / med[('none', proto)][0]
+        print(f'{proto}: vigild p50 is {r:.2f}x the no-firewall p50')
+if rss:
+    print(f'vigild RSS after the runs: median {statistics.median(rss)} kB')
+PY

@@ -1,0 +1,42 @@
+/*
+ * Copyright 2026 The Vigil authors
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+#include "vigil-enums.h"
+
+G_BEGIN_DECLS
+
+/* the settings of vigild.conf; data/vigild.conf documents every key */
+typedef struct {
+	VigilMode mode;
+	VigilAction default_action;
+	guint prompt_timeout;
+	guint16 queue_num;
+	gboolean fail_open;
+	gboolean inbound;
+	gboolean intercept_loopback;
+	guint32 own_mark;
+	guint32 reject_mark;
+	gchar *state_dir;
+	gchar *dropin_dir;
+	gboolean log_verdicts;
+	guint recent_events;
+} VigilConfig;
+
+VigilConfig *
+vigil_config_new(void);
+void
+vigil_config_free(VigilConfig *self);
+gboolean
+vigil_config_load(VigilConfig *self, const gchar *path, gboolean must_exist, GError **error);
+gchar *
+vigil_config_get_rules_path(VigilConfig *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VigilConfig, vigil_config_free)
+
+G_END_DECLS

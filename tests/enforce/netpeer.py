@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+# Copyright 2026 The Vigil authors
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A test peer, run inside a network namespace with `ip netns exec`.
+
+  netpeer.py serve PORT            TCP accept-and-close and UDP echo on PORT, both families
+  netpeer.py tcp ADDR PORT TIMEOUT one TCP connect; prints a JSON result
+  netpeer.py udp ADDR PORT TIMEOUT one UDP round trip to the echo server; prints a JSON result
+  netpeer.py garbage ADDR COUNT    raw IPv4/IPv6 packets with hostile headers (needs root)
+"""
+
+import errno
+import json
+import os
+import random
+import selectors
+import socket
+import struct
+import sys
+import time
+
+
+def serve(port):
+    sel = selectors.DefaultSelector()
+    tcp = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    tcp.bind(('::', port))
+    tcp.listen(1024)
+    udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    udp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    udp.bind(('::', port))
+    sel.register(tcp, selectors.EVENT_READ)
+    sel.register(udp, selectors.EVENT_READ)
+    print('ready', flush=True)
+    while True:
+        for key, _ in sel.select():
+            if key.fileobj is tcp:
+                conn, _ = tcp.accept()
+                conn.close()
+            else:
+                data, peer = udp.recvfrom(2048)
+                udp.sendto(data, peer)
+
+
+def result(ok, err, start):
+    print(json.dumps({'ok': ok, 'errno': errno.errorcode.get(err, str(err)) if err else None,
+                      'ms': (time.monotonic() - start) * 1000.0}))
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ':' in addr else socket.AF_INET
+
+
+def tcp(addr, port, timeout):
+    s = socket.socket(family_of(addr), socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    start = time.monotonic()
+    try:
+        s.connect((addr, port))
+        result(True, 0, start)
+    except socket.timeout:
+        result(False, errno.ETIMEDOUT, start)
+    except OSError as e:
+        result(False, e.errno, start)
+    finally:
+        s.close()
+
+
+def udp(addr, port, timeout):
+    s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    start = time.monotonic()
+    try:
+        s.connect((addr, port))
+        s.send(b'ping')
+        # a reject arrives as ICMP unreachable, reported on the next receive
+        data = s.recv(64)
+        result(data == b'ping', 0, start)
+    except socket.timeout:
+        result(False, errno.ETIMEDOUT, start)
+    except OSError as e:
+        result(False, e.errno, start)
+    finally:
+        s.close()
+
+
+def garbage(addr, count):
+    """Hostile packets the queue must survive: lying lengths, odd protocols, IPv6 extension
+    header chains, fragments, junk transport headers."""
+    rng = random.Random(7)
+    sent = 0
+    v6 = ':' in addr
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    for i in range(count):
+        proto = rng.choice([6, 17, 1, 58, 0, 43, 44, 60, 253, 132, 136])
+        payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 64)))
+        if proto in (0, 43, 60) and v6:
+            # an extension header whose length points past the packet
+            payload = bytes([rng.choice([0, 43, 60, 44, 6]), 255]) + payload
+        try:
+            s = socket.socket(fam, socket.SOCK_RAW, proto)
+            if not v6 and rng.random() < 0.5:
+                # hand-made IPv4 header with a header length and total length that lie
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+                ihl = rng.choice([5, 6, 15])
+                total = 20 + len(payload) + rng.choice([0, 0, 40, 1000])
+                frag = rng.choice([0, 0x2000, 0x0010, 0x2010])
+                src = socket.inet_aton('0.0.0.0')
+                dst = socket.inet_aton(addr)
+                hdr = struct.pack('!BBHHHBBH4s4s', 0x40 | ihl, 0, total, i & 0xffff, frag,
+                                  64, proto, 0, src, dst)
+                opts = b'\x01' * ((ihl - 5) * 4)
+                s.sendto(hdr + opts[:max(0, len(payload))] + payload, (addr, 0))
+            else:
+                s.sendto(payload or b'\x00', (addr, 0))
+            sent += 1
+        except OSError:
+            pass
+        finally:
+            s.close()
+    print(json.dumps({'sent': sent}))
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == 'serve':
+        serve(int(sys.argv[2]))
+    elif cmd == 'tcp':
+        tcp(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == 'udp':
+        udp(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == 'garbage':
+        garbage(sys.argv[2], int(sys.argv[3]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
