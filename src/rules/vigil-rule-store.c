@@ -23,6 +23,9 @@
  * need 3 levels and OpenSnitch lists a handful */
 #define VIGIL_JSON_MAX_DEPTH 64
 
+/* documents larger than this are parsed in two halves at once (about 4,000 rules) */
+#define VIGIL_RULE_STORE_SPLIT_SIZE (1024 * 1024)
+
 /* a rules file larger than this is refused rather than read into memory */
 #define VIGIL_RULE_STORE_MAX_FILE_SIZE (256 * 1024 * 1024)
 
@@ -56,14 +59,16 @@ typedef enum {
 	VIGIL_PARSE_MODE_DROPIN,   /* a drop-in: everything becomes managed */
 } VigilParseMode;
 
-/* one element of a candidate "rules" array: kept only until the version is known */
+/* one element of an array that may be "rules", kept while the version is unknown */
 typedef struct {
 	JsonNode *node;
 	guint start;
 	guint end;
 } VigilParseElement;
 
+/* what an array member of the root object gave, until we know whether it is "rules" */
 typedef struct {
+	JsonArray *array;    /* set once the array is complete */
 	GPtrArray *rules;    /* of VigilRule */
 	GArray *lines;	     /* of guint, the start line of each of @rules */
 	GPtrArray *problems; /* of gchar* */
@@ -77,14 +82,11 @@ typedef struct {
 	GArray *flaws_used;
 	guint depth;
 	gboolean root_object;
-	gboolean in_candidate;
 	guint element_start;
-	VigilParseBatch *pending; /* the results of the last array member of the root */
-	VigilParseBatch *result;  /* what "rules" held */
-	gboolean version_seen;
-	gint64 version;
-	gchar *fatal; /* a reason that makes the whole document unusable */
-	GPtrArray *top_problems;
+	guint line_offset;	/* the lines before the text parsed, for the second half */
+	gboolean version_known; /* read before the parse, so rules are made as they come */
+	VigilParseBatch *open;	/* the array member of the root object being parsed */
+	GPtrArray *batches;	/* of VigilParseBatch, the complete ones */
 } VigilParseContext;
 
 static VigilParseBatch *
@@ -104,22 +106,19 @@ vigil_parse_batch_free(VigilParseBatch *batch)
 	for (guint i = 0; i < batch->deferred->len; i++)
 		json_node_unref(g_array_index(batch->deferred, VigilParseElement, i).node);
 	g_array_unref(batch->deferred);
+	g_clear_pointer(&batch->array, json_array_unref);
 	g_ptr_array_unref(batch->rules);
 	g_array_unref(batch->lines);
 	g_ptr_array_unref(batch->problems);
 	g_free(batch);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VigilParseBatch, vigil_parse_batch_free)
-
 static void
 vigil_parse_context_clear(VigilParseContext *ctx)
 {
-	g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
-	g_clear_pointer(&ctx->result, vigil_parse_batch_free);
+	g_clear_pointer(&ctx->open, vigil_parse_batch_free);
+	g_clear_pointer(&ctx->batches, g_ptr_array_unref);
 	g_clear_pointer(&ctx->flaws_used, g_array_unref);
-	g_clear_pointer(&ctx->top_problems, g_ptr_array_unref);
-	g_clear_pointer(&ctx->fatal, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VigilParseContext, vigil_parse_context_clear)
@@ -133,6 +132,17 @@ vigil_json_flaw_compare(gconstpointer a, gconstpointer b)
 		return flaw_a->line < flaw_b->line ? -1 : 1;
 	return 0;
 }
+
+/* where to cut the rules array of a large document in two, to parse the halves at once */
+typedef struct {
+	gsize target; /* the first ',' between two elements from here on */
+	gsize offset; /* where it is, or 0 */
+	guint line;   /* and its line */
+	guint n_arrays;
+} VigilJsonSplit;
+
+static gchar *
+vigil_json_scan(const gchar *data, gsize len, GArray *flaws, VigilJsonSplit *split);
 
 /**
  * vigil_rule_store_sanitize_json:
@@ -153,15 +163,23 @@ vigil_json_flaw_compare(gconstpointer a, gconstpointer b)
 gchar *
 vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws)
 {
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+	g_return_val_if_fail(flaws != NULL, NULL);
+	return vigil_json_scan(data, len, flaws, NULL);
+}
+
+/* see vigil_rule_store_sanitize_json(); also finds where @split asks for */
+static gchar *
+vigil_json_scan(const gchar *data, gsize len, GArray *flaws, VigilJsonSplit *split)
+{
 	g_autofree gchar *fixed = NULL;
 	const gchar *buf = data;
 	const gchar *end = NULL;
 	gsize pos = 0;
 	guint line = 1;
 	guint depth = 0;
-
-	g_return_val_if_fail(data != NULL || len == 0, NULL);
-	g_return_val_if_fail(flaws != NULL, NULL);
+	gboolean root_object = FALSE;
+	gboolean member_array = FALSE;
 
 	/* invalid UTF-8 and NUL bytes; newlines are counted lazily, flaws are rare */
 	while (!g_utf8_validate(buf + pos, (gssize)(len - pos), &end)) {
@@ -221,6 +239,12 @@ vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws)
 			gboolean in_string = FALSE;
 			VigilJsonFlaw flaw = {0};
 
+			if (depth == 0 && c == '{')
+				root_object = TRUE;
+			if (depth == 1 && c == '[' && root_object && split != NULL) {
+				split->n_arrays++;
+				member_array = TRUE;
+			}
 			if (++depth <= VIGIL_JSON_MAX_DEPTH) {
 				pos++;
 				continue;
@@ -269,6 +293,15 @@ vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws)
 		} else if (c == ']' || c == '}') {
 			if (depth > 0)
 				depth--;
+			if (depth == 1)
+				member_array = FALSE;
+			pos++;
+		} else if (c == ',') {
+			if (member_array && depth == 2 && split->offset == 0 &&
+			    pos >= split->target && split->target > 0) {
+				split->offset = pos;
+				split->line = line;
+			}
 			pos++;
 		} else if (c == '-' || g_ascii_isdigit(c)) {
 			gsize start = pos;
@@ -419,154 +452,176 @@ vigil_parse_context_add_element(VigilParseContext *ctx,
 	g_array_append_val(batch->lines, start);
 }
 
-static void
-vigil_parse_context_set_version(VigilParseContext *ctx, JsonNode *node)
+/* the version a document declares; %NULL when it is fine, else why it is not */
+static gchar *
+vigil_parse_check_version(const gchar *filename, JsonNode *node)
 {
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
-		ctx->fatal = g_strdup_printf("%s: \"version\" must be a whole number, not %s",
-					     ctx->filename,
-					     vigil_json_node_describe(node));
-		return;
-	}
-	ctx->version = json_node_get_int(node);
-	if (ctx->version < 1) {
-		ctx->fatal = g_strdup_printf("%s: invalid schema version %" G_GINT64_FORMAT,
-					     ctx->filename,
-					     ctx->version);
-		return;
-	}
-	if (ctx->version > VIGIL_RULES_SCHEMA_VERSION) {
-		ctx->fatal = g_strdup_printf("%s: schema version %" G_GINT64_FORMAT
-					     " is newer than this vigild understands (%d)",
-					     ctx->filename,
-					     ctx->version,
-					     VIGIL_RULES_SCHEMA_VERSION);
-		return;
-	}
-	ctx->version_seen = TRUE;
+	gint64 version;
+
+	if (node == NULL)
+		return g_strdup_printf("%s: no \"version\": not a Vigil rules document", filename);
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
+		return g_strdup_printf("%s: \"version\" must be a whole number, not %s",
+				       filename,
+				       vigil_json_node_describe(node));
+	version = json_node_get_int(node);
+	if (version < 1)
+		return g_strdup_printf("%s: invalid schema version %" G_GINT64_FORMAT,
+				       filename,
+				       version);
+	if (version > VIGIL_RULES_SCHEMA_VERSION)
+		return g_strdup_printf("%s: schema version %" G_GINT64_FORMAT
+				       " is newer than this vigild understands (%d)",
+				       filename,
+				       version,
+				       VIGIL_RULES_SCHEMA_VERSION);
+	return NULL;
+}
+
+/* our files start with {"version": N, ...: knowing N before the parse reaches the rules lets
+ * us make each rule as soon as it is parsed and drop its JSON */
+static gboolean
+vigil_parse_peek_version(const gchar *data, gsize len, JsonNode **node)
+{
+	const gchar *key = "\"version\"";
+	gchar number[24] = {0};
+	gsize i = 0;
+	gsize n = 0;
+
+	while (i < len && g_ascii_isspace(data[i]))
+		i++;
+	if (i >= len || data[i++] != '{')
+		return FALSE;
+	while (i < len && g_ascii_isspace(data[i]))
+		i++;
+	if (len - i < strlen(key) || memcmp(data + i, key, strlen(key)) != 0)
+		return FALSE;
+	i += strlen(key);
+	while (i < len && g_ascii_isspace(data[i]))
+		i++;
+	if (i >= len || data[i++] != ':')
+		return FALSE;
+	while (i < len && g_ascii_isspace(data[i]))
+		i++;
+	if (i < len && data[i] == '-')
+		number[n++] = data[i++];
+	while (i < len && g_ascii_isdigit(data[i]) && n < 18)
+		number[n++] = data[i++];
+	while (i < len && g_ascii_isspace(data[i]))
+		i++;
+	if (n == 0 || number[n - 1] == '-' || i >= len || (data[i] != ',' && data[i] != '}'))
+		return FALSE;
+	*node = json_node_init_int(json_node_alloc(), g_ascii_strtoll(number, NULL, 10));
+	return TRUE;
 }
 
 /*
  * Line numbers: json-glib 1.6 keeps no node positions, so we follow the parse. depth counts
- * the open containers; an array that is a member of the root object is a candidate for
- * "rules" (the member name only arrives afterwards, in ::object-member) and the start line
- * of each of its elements is where its '{' or '[' was, or, for a scalar, the line where
- * ::array-element fires. Elements are turned into rules as soon as they are complete, and
- * dropped from the tree, so a large file never exists twice in memory.
+ * the open containers; an array that is a member of the root object may be "rules" (which
+ * member it was we learn from the finished tree) and the start line of each of its
+ * elements is where its '{' or '[' was, or, for a scalar, the line where ::array-element
+ * fires. When the version is known, elements become rules as soon as they are complete and
+ * are dropped from the tree, so that a large file never is in memory twice. There is no
+ * ::object-member handler: it would run for every key of every rule.
  */
-static void
-vigil_parse_object_start_cb(JsonParser *parser, gpointer user_data)
-{
-	VigilParseContext *ctx = user_data;
+typedef void (*VigilParseSignalFunc)(JsonParser *parser,
+				     gpointer boxed,
+				     gint index,
+				     VigilParseContext *ctx);
 
+/* json-glib's signals use the generic marshaller, which goes through libffi; this one is
+ * direct, and these signals fire a few times per rule */
+static void
+vigil_parse_marshal(GClosure *closure,
+		    GValue *return_value,
+		    guint n_param_values,
+		    const GValue *param_values,
+		    gpointer invocation_hint,
+		    gpointer marshal_data)
+{
+	VigilParseSignalFunc func = (VigilParseSignalFunc)((GCClosure *)closure)->callback;
+
+	func(g_value_peek_pointer(&param_values[0]),
+	     n_param_values > 1 ? g_value_peek_pointer(&param_values[1]) : NULL,
+	     n_param_values > 2 ? g_value_get_int(&param_values[2]) : 0,
+	     closure->data);
+}
+
+static void
+vigil_parse_connect(JsonParser *parser,
+		    const gchar *signal,
+		    VigilParseSignalFunc func,
+		    VigilParseContext *ctx)
+{
+	GClosure *closure = g_cclosure_new(G_CALLBACK(func), ctx, NULL);
+
+	g_closure_set_marshal(closure, vigil_parse_marshal);
+	g_signal_connect_closure(parser, signal, closure, FALSE);
+}
+
+static void
+vigil_parse_object_start_cb(JsonParser *parser, gpointer boxed, gint index, VigilParseContext *ctx)
+{
 	if (ctx->depth == 0)
 		ctx->root_object = TRUE;
-	else if (ctx->depth == 2 && ctx->in_candidate)
-		ctx->element_start = json_parser_get_current_line(parser);
+	else if (ctx->depth == 2 && ctx->open != NULL)
+		ctx->element_start = json_parser_get_current_line(parser) + ctx->line_offset;
 	ctx->depth++;
 }
 
 static void
-vigil_parse_array_start_cb(JsonParser *parser, gpointer user_data)
+vigil_parse_array_start_cb(JsonParser *parser, gpointer boxed, gint index, VigilParseContext *ctx)
 {
-	VigilParseContext *ctx = user_data;
-
 	if (ctx->depth == 1 && ctx->root_object) {
-		g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
-		ctx->pending = vigil_parse_batch_new();
-		ctx->in_candidate = TRUE;
-	} else if (ctx->depth == 2 && ctx->in_candidate) {
-		ctx->element_start = json_parser_get_current_line(parser);
+		g_clear_pointer(&ctx->open, vigil_parse_batch_free);
+		ctx->open = vigil_parse_batch_new();
+	} else if (ctx->depth == 2 && ctx->open != NULL) {
+		ctx->element_start = json_parser_get_current_line(parser) + ctx->line_offset;
 	}
 	ctx->depth++;
 }
 
 static void
-vigil_parse_object_end_cb(JsonParser *parser, JsonObject *object, gpointer user_data)
+vigil_parse_object_end_cb(JsonParser *parser, gpointer boxed, gint index, VigilParseContext *ctx)
 {
-	VigilParseContext *ctx = user_data;
 	ctx->depth--;
 }
 
 static void
-vigil_parse_array_end_cb(JsonParser *parser, JsonArray *array, gpointer user_data)
+vigil_parse_array_end_cb(JsonParser *parser, gpointer boxed, gint index, VigilParseContext *ctx)
 {
-	VigilParseContext *ctx = user_data;
-
 	ctx->depth--;
-	if (ctx->depth == 1)
-		ctx->in_candidate = FALSE;
+	if (ctx->depth == 1 && ctx->open != NULL) {
+		ctx->open->array = json_array_ref(boxed);
+		g_ptr_array_add(ctx->batches, g_steal_pointer(&ctx->open));
+	}
 }
 
 static void
-vigil_parse_array_element_cb(JsonParser *parser, JsonArray *array, gint index, gpointer user_data)
+vigil_parse_array_element_cb(JsonParser *parser, gpointer boxed, gint index, VigilParseContext *ctx)
 {
-	VigilParseContext *ctx = user_data;
+	JsonArray *array = boxed;
 	guint line;
 	guint start;
 	guint last;
 	JsonNode *node;
 
-	if (!ctx->in_candidate || ctx->depth != 2)
+	if (ctx->open == NULL || ctx->depth != 2)
 		return;
-	line = json_parser_get_current_line(parser);
+	line = json_parser_get_current_line(parser) + ctx->line_offset;
 	start = ctx->element_start != 0 ? ctx->element_start : line;
 	ctx->element_start = 0;
 
 	/* @index counts the elements parsed; we remove each one, so it is the last */
 	last = json_array_get_length(array) - 1;
 	node = json_array_get_element(array, last);
-	if (ctx->fatal != NULL) {
-		/* a newer schema: nothing in this file is for us */
-	} else if (ctx->version_seen) {
-		vigil_parse_context_add_element(ctx, ctx->pending, node, start, line);
+	if (ctx->version_known) {
+		vigil_parse_context_add_element(ctx, ctx->open, node, start, line);
 	} else {
 		VigilParseElement element = {json_node_ref(node), start, line};
-		g_array_append_val(ctx->pending->deferred, element);
+		g_array_append_val(ctx->open->deferred, element);
 	}
 	json_array_remove_element(array, last);
-}
-
-static void
-vigil_parse_object_member_cb(JsonParser *parser,
-			     JsonObject *object,
-			     const gchar *name,
-			     gpointer user_data)
-{
-	VigilParseContext *ctx = user_data;
-	JsonNode *node;
-
-	if (ctx->depth != 1 || !ctx->root_object)
-		return;
-	if (g_str_equal(name, "rules")) {
-		if (ctx->pending != NULL) {
-			g_clear_pointer(&ctx->result, vigil_parse_batch_free);
-			ctx->result = g_steal_pointer(&ctx->pending);
-		}
-		return;
-	}
-
-	/* whatever array was parsed last, it was not the rules */
-	g_clear_pointer(&ctx->pending, vigil_parse_batch_free);
-	node = json_object_get_member(object, name);
-	if (g_str_equal(name, "version")) {
-		if (ctx->fatal == NULL)
-			vigil_parse_context_set_version(ctx, node);
-		return;
-	}
-	if (g_str_equal(name, "generator")) {
-		if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING)
-			g_ptr_array_add(ctx->top_problems,
-					g_strdup_printf("%s:%u: \"generator\" must be a string",
-							ctx->filename,
-							json_parser_get_current_line(parser)));
-		return;
-	}
-	g_ptr_array_add(ctx->top_problems,
-			g_strdup_printf("%s:%u: unknown key '%s' ignored",
-					ctx->filename,
-					json_parser_get_current_line(parser),
-					name));
 }
 
 /* flaws outside of any rule */
@@ -602,73 +657,116 @@ vigil_rule_store_format_syntax_error(const gchar *filename, const GError *error)
 	return g_strdup_printf("%s: syntax error: %s", filename, message);
 }
 
+/* the batch that was "rules"; %NULL with @fatal set when there is none */
+static VigilParseBatch *
+vigil_parse_context_find_rules(VigilParseContext *ctx,
+			       JsonObject *root,
+			       GPtrArray *problems,
+			       gchar **fatal)
+{
+	JsonNode *rules = json_object_get_member(root, "rules");
+	JsonObjectIter iter;
+	const gchar *name;
+	JsonNode *node;
+
+	*fatal = vigil_parse_check_version(ctx->filename, json_object_get_member(root, "version"));
+	if (*fatal != NULL)
+		return NULL;
+	if (rules == NULL || !JSON_NODE_HOLDS_ARRAY(rules)) {
+		*fatal = g_strdup_printf(rules == NULL ? "%s: no \"rules\" array"
+						       : "%s: \"rules\" must be an array",
+					 ctx->filename);
+		return NULL;
+	}
+	json_object_iter_init(&iter, root);
+	while (json_object_iter_next(&iter, &name, &node)) {
+		if (g_str_equal(name, "version") || g_str_equal(name, "rules"))
+			continue;
+		if (!g_str_equal(name, "generator")) {
+			g_ptr_array_add(
+			    problems,
+			    g_strdup_printf("%s: unknown key '%s' ignored", ctx->filename, name));
+		} else if (!JSON_NODE_HOLDS_VALUE(node) ||
+			   json_node_get_value_type(node) != G_TYPE_STRING) {
+			g_ptr_array_add(
+			    problems,
+			    g_strdup_printf("%s: \"generator\" must be a string", ctx->filename));
+		}
+	}
+	for (guint i = 0; i < ctx->batches->len; i++) {
+		VigilParseBatch *batch = g_ptr_array_index(ctx->batches, i);
+		if (batch->array == json_node_get_array(rules))
+			return g_ptr_array_steal_index(ctx->batches, i);
+	}
+	*fatal = g_strdup_printf("%s: no \"rules\" array", ctx->filename);
+	return NULL;
+}
+
+/* parses sanitized text; with @strict, a syntax error is fatal even after good rules */
 static GPtrArray *
-vigil_rule_store_parse_full(const gchar *data,
+vigil_rule_store_parse_text(const gchar *data,
 			    gsize len,
 			    const gchar *filename,
 			    VigilParseMode mode,
+			    GArray *flaws,
+			    guint line_offset,
+			    gboolean version_known,
+			    gboolean strict,
 			    GArray **lines,
 			    GPtrArray *problems,
 			    GError **error)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+	g_autoptr(GPtrArray) top_problems = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *fixed = NULL;
-	g_auto(VigilParseContext) ctx = {0};
 	g_autofree gchar *fatal = NULL;
-	VigilParseBatch *result;
+	g_auto(VigilParseContext) ctx = {0};
+	VigilParseBatch *result = NULL;
+	GPtrArray *rules;
 
-	fixed = vigil_rule_store_sanitize_json(data, len, flaws);
 	ctx.filename = filename;
 	ctx.mode = mode;
+	ctx.line_offset = line_offset;
+	ctx.version_known = version_known;
 	ctx.flaws = flaws;
 	ctx.flaws_used = g_array_new(FALSE, TRUE, sizeof(gboolean));
 	g_array_set_size(ctx.flaws_used, flaws->len);
-	ctx.top_problems = g_ptr_array_new_with_free_func(g_free);
+	ctx.batches = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_parse_batch_free);
+	vigil_parse_connect(parser, "object-start", vigil_parse_object_start_cb, &ctx);
+	vigil_parse_connect(parser, "object-end", vigil_parse_object_end_cb, &ctx);
+	vigil_parse_connect(parser, "array-start", vigil_parse_array_start_cb, &ctx);
+	vigil_parse_connect(parser, "array-end", vigil_parse_array_end_cb, &ctx);
+	vigil_parse_connect(parser, "array-element", vigil_parse_array_element_cb, &ctx);
 
-	g_signal_connect(parser, "object-start", G_CALLBACK(vigil_parse_object_start_cb), &ctx);
-	g_signal_connect(parser, "object-end", G_CALLBACK(vigil_parse_object_end_cb), &ctx);
-	g_signal_connect(parser, "object-member", G_CALLBACK(vigil_parse_object_member_cb), &ctx);
-	g_signal_connect(parser, "array-start", G_CALLBACK(vigil_parse_array_start_cb), &ctx);
-	g_signal_connect(parser, "array-end", G_CALLBACK(vigil_parse_array_end_cb), &ctx);
-	g_signal_connect(parser, "array-element", G_CALLBACK(vigil_parse_array_element_cb), &ctx);
-
-	if (!json_parser_load_from_data(parser,
-					fixed != NULL ? fixed : data,
-					(gssize)len,
-					&error_local)) {
+	if (!json_parser_load_from_data(parser, data, (gssize)len, &error_local)) {
 		g_autofree gchar *syntax =
 		    vigil_rule_store_format_syntax_error(filename, error_local);
 
-		/* keep the good rules before the cut, when the document got that far */
-		if (ctx.result == NULL && ctx.fatal == NULL && ctx.version_seen)
-			ctx.result = g_steal_pointer(&ctx.pending);
-		if (ctx.fatal != NULL || !ctx.version_seen || ctx.result == NULL ||
-		    (ctx.result->rules->len == 0 && ctx.result->problems->len == 0 &&
-		     ctx.result->deferred->len == 0))
+		/* keep the good rules before the cut, when the document got that far: the
+		 * version is known and the rules array is the only array member so far */
+		if (ctx.open != NULL)
+			g_ptr_array_add(ctx.batches, g_steal_pointer(&ctx.open));
+		if (ctx.version_known && ctx.batches->len == 1 && !strict)
+			result = g_ptr_array_steal_index(ctx.batches, 0);
+		if (result == NULL || (result->rules->len == 0 && result->problems->len == 0)) {
+			g_clear_pointer(&result, vigil_parse_batch_free);
 			fatal = g_steal_pointer(&syntax);
-		else
-			g_ptr_array_add(ctx.top_problems, g_steal_pointer(&syntax));
+		} else {
+			g_ptr_array_add(top_problems, g_steal_pointer(&syntax));
+		}
+	} else if (json_parser_get_root(parser) == NULL) {
+		fatal = g_strdup_printf("%s: the file is empty", filename);
 	} else if (!ctx.root_object) {
-		JsonNode *root = json_parser_get_root(parser);
-		if (root == NULL)
-			fatal = g_strdup_printf("%s: the file is empty", filename);
-		else
-			fatal = g_strdup_printf("%s:1: not a Vigil rules document: expected an "
-						"object with \"version\" and \"rules\", found %s",
-						filename,
-						vigil_json_node_describe(root));
-	} else if (ctx.fatal != NULL) {
-		fatal = g_steal_pointer(&ctx.fatal);
-	} else if (!ctx.version_seen) {
-		fatal = g_strdup_printf("%s: no \"version\": not a Vigil rules document", filename);
-	} else if (ctx.result == NULL) {
-		JsonObject *root = json_node_get_object(json_parser_get_root(parser));
-		fatal = g_strdup_printf(json_object_has_member(root, "rules")
-					    ? "%s: \"rules\" must be an array"
-					    : "%s: no \"rules\" array",
-					filename);
+		fatal = g_strdup_printf("%s:1: not a Vigil rules document: expected an object "
+					"with \"version\" and \"rules\", found %s",
+					filename,
+					vigil_json_node_describe(json_parser_get_root(parser)));
+	} else {
+		result = vigil_parse_context_find_rules(
+		    &ctx,
+		    json_node_get_object(json_parser_get_root(parser)),
+		    top_problems,
+		    &fatal);
 	}
 	if (fatal != NULL) {
 		/* an invalid byte often is what broke the syntax: say so first */
@@ -678,7 +776,6 @@ vigil_rule_store_parse_full(const gchar *data,
 	}
 
 	/* "version" came after "rules" */
-	result = ctx.result;
 	for (guint i = 0; i < result->deferred->len; i++) {
 		VigilParseElement *element = &g_array_index(result->deferred, VigilParseElement, i);
 		vigil_parse_context_add_element(&ctx,
@@ -691,11 +788,171 @@ vigil_rule_store_parse_full(const gchar *data,
 	for (guint i = 0; i < result->problems->len; i++)
 		g_ptr_array_add(problems, g_steal_pointer(&result->problems->pdata[i]));
 	vigil_parse_context_report_flaws(&ctx, problems);
-	for (guint i = 0; i < ctx.top_problems->len; i++)
-		g_ptr_array_add(problems, g_steal_pointer(&ctx.top_problems->pdata[i]));
+	for (guint i = 0; i < top_problems->len; i++)
+		g_ptr_array_add(problems, g_steal_pointer(&top_problems->pdata[i]));
 	if (lines != NULL)
 		*lines = g_array_ref(result->lines);
-	return g_ptr_array_ref(result->rules);
+	rules = g_ptr_array_ref(result->rules);
+	vigil_parse_batch_free(result);
+	return rules;
+}
+
+typedef struct {
+	gchar *text;
+	gsize len;
+	const gchar *filename;
+	VigilParseMode mode;
+	guint line_offset;
+	GArray *flaws; /* empty: only clean documents are split */
+	GPtrArray *rules;
+	GArray *lines;
+	GPtrArray *problems;
+} VigilParseHalf;
+
+static void
+vigil_parse_half_clear(VigilParseHalf *half)
+{
+	g_clear_pointer(&half->text, g_free);
+	g_clear_pointer(&half->flaws, g_array_unref);
+	g_clear_pointer(&half->rules, g_ptr_array_unref);
+	g_clear_pointer(&half->lines, g_array_unref);
+	g_clear_pointer(&half->problems, g_ptr_array_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VigilParseHalf, vigil_parse_half_clear)
+
+static gpointer
+vigil_parse_half_thread(gpointer user_data)
+{
+	VigilParseHalf *half = user_data;
+
+	half->rules = vigil_rule_store_parse_text(half->text,
+						  half->len,
+						  half->filename,
+						  half->mode,
+						  half->flaws,
+						  half->line_offset,
+						  TRUE,
+						  TRUE,
+						  &half->lines,
+						  half->problems,
+						  NULL);
+	return NULL;
+}
+
+/*
+ * json-glib 1.6 is most of the time a large load takes. A clean document with one array
+ * member is cut at a ',' between two rules near its middle into two documents, which two
+ * threads parse at once:
+ *   {"version": 1, "generator": "vigil", "rules": [ R1, ..., Rk   + ]}
+ *   {"version":1,"rules":[  + Rk+1, ..., Rn ] }
+ * The second begins on the line of the cut, so its lines shift by that much. If either half
+ * fails, %NULL: the caller parses the whole document, which gives the right messages.
+ */
+static GPtrArray *
+vigil_rule_store_parse_split(const gchar *data,
+			     gsize len,
+			     const gchar *filename,
+			     VigilParseMode mode,
+			     JsonNode *version,
+			     const VigilJsonSplit *split,
+			     GArray **lines,
+			     GPtrArray *problems)
+{
+	g_auto(VigilParseHalf) first = {0};
+	g_auto(VigilParseHalf) second = {0};
+	g_autofree gchar *prefix = NULL;
+	GThread *thread;
+
+	first.text = g_malloc(split->offset + 3);
+	memcpy(first.text, data, split->offset);
+	memcpy(first.text + split->offset, "]}", 3);
+	first.len = split->offset + 2;
+	prefix = g_strdup_printf("{\"version\":%" G_GINT64_FORMAT ",\"rules\":[",
+				 json_node_get_int(version));
+	second.len = strlen(prefix) + len - split->offset - 1;
+	second.text = g_malloc(second.len + 1);
+	memcpy(second.text, prefix, strlen(prefix));
+	memcpy(second.text + strlen(prefix), data + split->offset + 1, len - split->offset - 1);
+	second.text[second.len] = '\0';
+	second.line_offset = split->line - 1;
+
+	for (guint i = 0; i < 2; i++) {
+		VigilParseHalf *half = i == 0 ? &first : &second;
+		half->filename = filename;
+		half->mode = mode;
+		half->flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+		half->problems = g_ptr_array_new_with_free_func(g_free);
+	}
+	g_debug("parsing %s in two halves, the second from line %u", filename, split->line);
+	thread = g_thread_new("vigil-rules-parse", vigil_parse_half_thread, &second);
+	vigil_parse_half_thread(&first);
+	g_thread_join(thread);
+	if (first.rules == NULL || second.rules == NULL) {
+		g_debug("a half of %s failed, parsing it whole", filename);
+		return NULL;
+	}
+
+	g_ptr_array_extend_and_steal(problems, g_steal_pointer(&first.problems));
+	g_ptr_array_extend_and_steal(problems, g_steal_pointer(&second.problems));
+	g_array_append_vals(first.lines, second.lines->data, second.lines->len);
+	g_ptr_array_extend_and_steal(first.rules, g_steal_pointer(&second.rules));
+	if (lines != NULL)
+		*lines = g_steal_pointer(&first.lines);
+	return g_steal_pointer(&first.rules);
+}
+
+static GPtrArray *
+vigil_rule_store_parse_full(const gchar *data,
+			    gsize len,
+			    const gchar *filename,
+			    VigilParseMode mode,
+			    GArray **lines,
+			    GPtrArray *problems,
+			    GError **error)
+{
+	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+	g_autoptr(JsonNode) version = NULL;
+	g_autofree gchar *fixed = NULL;
+	VigilJsonSplit split = {0};
+	gboolean version_known = FALSE;
+
+	/* a newer version is refused as a whole, whatever else is wrong with the file */
+	if (vigil_parse_peek_version(data, len, &version)) {
+		g_autofree gchar *fatal = vigil_parse_check_version(filename, version);
+		if (fatal != NULL) {
+			g_set_error_literal(error, VIGIL_ERROR, VIGIL_ERROR_INVALID_FILE, fatal);
+			return NULL;
+		}
+		version_known = TRUE;
+	}
+
+	if (version_known && len >= VIGIL_RULE_STORE_SPLIT_SIZE)
+		split.target = len / 2;
+	fixed = vigil_json_scan(data, len, flaws, &split);
+	if (split.offset > 0 && split.n_arrays == 1 && flaws->len == 0) {
+		GPtrArray *rules = vigil_rule_store_parse_split(data,
+								len,
+								filename,
+								mode,
+								version,
+								&split,
+								lines,
+								problems);
+		if (rules != NULL)
+			return rules;
+	}
+	return vigil_rule_store_parse_text(fixed != NULL ? fixed : data,
+					   len,
+					   filename,
+					   mode,
+					   flaws,
+					   0,
+					   version_known,
+					   FALSE,
+					   lines,
+					   problems,
+					   error);
 }
 
 /**
