@@ -797,13 +797,12 @@ vigil_connection_table_add(VigilConnectionTable *self, const VigilConntrackEntry
 	g_queue_push_tail_link(&self->live, &connection->link);
 
 	pending = g_hash_table_lookup(self->pending, &entry->orig);
-	if (pending != NULL) {
-		if (pending->expiry > g_get_monotonic_time())
-			vigil_connection_table_attribute(self, connection, &pending->attribution);
-		vigil_connection_table_remove_pending(self, pending);
-	} else {
+	if (pending != NULL && pending->expiry > g_get_monotonic_time())
+		vigil_connection_table_attribute(self, connection, &pending->attribution);
+	else
 		vigil_connection_table_fill_hostname(self, connection);
-	}
+	if (pending != NULL)
+		vigil_connection_table_remove_pending(self, pending);
 	return connection;
 }
 

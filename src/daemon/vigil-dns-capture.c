@@ -27,11 +27,17 @@
  * non-blocking in immediate mode on the main loop; parsing one response costs about a
  * microsecond, so there is no worker thread.
  *
+ * Answers count only when the capture saw their question go out on the same flow (client
+ * and server address and port), with the same message id and name, in the last
+ * VIGIL_DNS_CAPTURE_PENDING_SECONDS. Host rules match on these names: an unsolicited or
+ * spoofed "response" from port 53 must not be able to name an address.
+ *
  * TCP: a response is parsed when its segment starts with the 2-byte length prefix, which
  * is the common case (a response written in one send()). A response split across
  * segments loses the records that do not fit in the first one, and later segments of a
  * stream, which do not start on a message boundary, are usually rejected as malformed
- * (the stream is not reassembled). IP fragments are skipped for the same reason.
+ * (the stream is not reassembled). IP fragments are skipped for the same reason. Queries
+ * pipelined in one TCP segment are all remembered.
  */
 
 #define DNS_PORT	   53
@@ -53,9 +59,23 @@
 #define IPV4_FRAGMENT_MASK 0x3fff
 #define LINKTYPE_RAW	   101
 
+typedef struct {
+	VigilDnsFlow flow;
+	guint16 id;
+} PendingKey;
+
+typedef struct {
+	PendingKey key; /* first: the hash table looks pending queries up by a bare key */
+	GList link;	/* in VigilDnsCapture.pending_order */
+	gchar *name;
+	gint64 expiry; /* monotonic */
+} PendingQuery;
+
 struct _VigilDnsCapture {
 	GObject parent_instance;
 	VigilDnsCache *cache;
+	GHashTable *pending;  /* PendingQuery -> itself */
+	GQueue pending_order; /* of PendingQuery, oldest first */
 	gchar *interface;
 	pcap_t *pcap;
 	gint linktype;
@@ -217,12 +237,63 @@ parse_ip(const guint8 *data,
 	return set_malformed(error, "bad IP version");
 }
 
+void
+vigil_dns_query_free(VigilDnsQuery *query)
+{
+	if (query == NULL)
+		return;
+	g_free(query->name);
+	g_free(query);
+}
+
+void
+vigil_dns_packet_clear(VigilDnsPacket *packet)
+{
+	g_clear_pointer(&packet->queries, g_ptr_array_unref);
+	g_clear_pointer(&packet->answers, g_ptr_array_unref);
+}
+
+/* every length-prefixed query of a TCP segment, or the one of a UDP datagram */
+static gboolean
+parse_queries(const guint8 *data, gsize len, gboolean tcp, GPtrArray *queries, GError **error)
+{
+	gsize offset = 0;
+
+	do {
+		g_autoptr(GError) error_local = NULL;
+		VigilDnsQuery *query;
+		gsize message_len = len - offset;
+		guint16 id = 0;
+		gchar *name;
+
+		if (tcp) {
+			if (len - offset < 2)
+				break;
+			message_len = MIN(read_be16(data + offset), len - offset - 2);
+			offset += 2;
+		}
+		name = vigil_dns_parse_query(data + offset, message_len, &id, &error_local);
+		if (name == NULL) {
+			if (queries->len == 0) {
+				g_propagate_error(error, g_steal_pointer(&error_local));
+				return FALSE;
+			}
+			break;
+		}
+		query = g_new0(VigilDnsQuery, 1);
+		query->id = id;
+		query->name = name;
+		g_ptr_array_add(queries, query);
+		offset += message_len;
+	} while (tcp && offset < len);
+	return TRUE;
+}
+
 gboolean
 vigil_dns_capture_parse_packet(gint linktype,
 			       const guint8 *data,
 			       gsize len,
-			       VigilDnsFlow *flow,
-			       GPtrArray **answers,
+			       VigilDnsPacket *packet,
 			       GError **error)
 {
 	const guint8 *l4;
@@ -234,26 +305,26 @@ vigil_dns_capture_parse_packet(gint linktype,
 	gsize offset = 0;
 	gsize end = 0;
 	gsize payload;
+	gboolean tcp;
 
 	g_return_val_if_fail(data != NULL || len == 0, FALSE);
-	g_return_val_if_fail(flow != NULL, FALSE);
-	g_return_val_if_fail(answers != NULL, FALSE);
+	g_return_val_if_fail(packet != NULL, FALSE);
 
-	*answers = NULL;
-	memset(flow, 0, sizeof(*flow));
+	memset(packet, 0, sizeof(*packet));
 	if (!parse_link(linktype, data, len, &offset, &ethertype, error))
 		return FALSE;
-	if (!parse_ip(data, len, ethertype, &offset, &end, flow, src, dst, error))
+	if (!parse_ip(data, len, ethertype, &offset, &end, &packet->flow, src, dst, error))
 		return FALSE;
 
 	l4 = data + offset;
-	if (flow->protocol == IPPROTO_UDP) {
+	tcp = packet->flow.protocol == IPPROTO_TCP;
+	if (packet->flow.protocol == IPPROTO_UDP) {
 		if (end - offset < UDP_LEN)
 			return set_malformed(error, "short UDP header");
 		payload = offset + UDP_LEN;
 		if (read_be16(l4 + 4) >= UDP_LEN)
 			end = MIN(end, offset + read_be16(l4 + 4));
-	} else if (flow->protocol == IPPROTO_TCP) {
+	} else if (tcp) {
 		gsize header_len;
 
 		if (end - offset < TCP_LEN)
@@ -268,19 +339,147 @@ vigil_dns_capture_parse_packet(gint linktype,
 	sport = read_be16(l4);
 	dport = read_be16(l4 + 2);
 
-	/* only answers matter: from the server port, to the client */
-	if (sport != DNS_PORT || payload >= end)
+	/* a segment without data (handshake, ACK, FIN) carries nothing to look at */
+	if (payload >= end)
 		return TRUE;
-	memcpy(flow->server, src, sizeof(flow->server));
-	memcpy(flow->client, dst, sizeof(flow->client));
-	flow->server_port = sport;
-	flow->client_port = dport;
+	if (sport == DNS_PORT) {
+		memcpy(packet->flow.server, src, sizeof(packet->flow.server));
+		memcpy(packet->flow.client, dst, sizeof(packet->flow.client));
+		packet->flow.server_port = sport;
+		packet->flow.client_port = dport;
+		if (tcp)
+			packet->answers = vigil_dns_parse_tcp(data + payload, end - payload, error);
+		else
+			packet->answers =
+			    vigil_dns_parse_message(data + payload, end - payload, error);
+		return packet->answers != NULL;
+	}
+	if (dport == DNS_PORT) {
+		g_autoptr(GPtrArray) queries =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)vigil_dns_query_free);
 
-	if (flow->protocol == IPPROTO_UDP)
-		*answers = vigil_dns_parse_message(data + payload, end - payload, error);
-	else
-		*answers = vigil_dns_parse_tcp(data + payload, end - payload, error);
-	return *answers != NULL;
+		memcpy(packet->flow.server, dst, sizeof(packet->flow.server));
+		memcpy(packet->flow.client, src, sizeof(packet->flow.client));
+		packet->flow.server_port = dport;
+		packet->flow.client_port = sport;
+		if (!parse_queries(data + payload, end - payload, tcp, queries, error))
+			return FALSE;
+		packet->queries = g_steal_pointer(&queries);
+	}
+	return TRUE;
+}
+
+static guint
+pending_key_hash(gconstpointer data)
+{
+	const PendingKey *key = data;
+	const guint8 *bytes = data;
+	guint hash = 2166136261u;
+
+	/* FNV-1a over the flow, which has no padding, and the id */
+	for (gsize i = 0; i < sizeof(key->flow); i++)
+		hash = (hash ^ bytes[i]) * 16777619u;
+	return (hash ^ key->id) * 16777619u;
+}
+
+static gboolean
+pending_key_equal(gconstpointer a, gconstpointer b)
+{
+	const PendingKey *key_a = a;
+	const PendingKey *key_b = b;
+
+	return key_a->id == key_b->id &&
+	       memcmp(&key_a->flow, &key_b->flow, sizeof(key_a->flow)) == 0;
+}
+
+static void
+pending_query_free(PendingQuery *pending)
+{
+	g_free(pending->name);
+	g_free(pending);
+}
+
+static void
+vigil_dns_capture_remove_pending(VigilDnsCapture *self, PendingQuery *pending)
+{
+	g_queue_unlink(&self->pending_order, &pending->link);
+	g_hash_table_remove(self->pending, pending);
+}
+
+static void
+pending_key_init(PendingKey *key, const VigilDnsFlow *flow, guint16 id)
+{
+	memset(key, 0, sizeof(*key));
+	key->flow = *flow;
+	key->id = id;
+}
+
+static void
+vigil_dns_capture_add_pending(VigilDnsCapture *self,
+			      const VigilDnsFlow *flow,
+			      const VigilDnsQuery *query)
+{
+	gint64 now = g_get_monotonic_time();
+	PendingQuery *pending;
+	PendingKey key;
+
+	pending_key_init(&key, flow, query->id);
+	pending = g_hash_table_lookup(self->pending, &key);
+	if (pending != NULL)
+		vigil_dns_capture_remove_pending(self, pending);
+	for (;;) {
+		GList *head = g_queue_peek_head_link(&self->pending_order);
+
+		if (head == NULL)
+			break;
+		pending = head->data;
+		if (pending->expiry > now &&
+		    g_hash_table_size(self->pending) < VIGIL_DNS_CAPTURE_PENDING_MAX)
+			break;
+		vigil_dns_capture_remove_pending(self, pending);
+	}
+	pending = g_new0(PendingQuery, 1);
+	pending->key = key;
+	pending->link.data = pending;
+	pending->name = g_strdup(query->name);
+	pending->expiry = now + VIGIL_DNS_CAPTURE_PENDING_SECONDS * G_USEC_PER_SEC;
+	g_hash_table_add(self->pending, pending);
+	g_queue_push_tail_link(&self->pending_order, &pending->link);
+}
+
+/* drops the answers to no question seen asked; the questions answered are done */
+static void
+vigil_dns_capture_filter_answers(VigilDnsCapture *self,
+				 const VigilDnsFlow *flow,
+				 GPtrArray *answers)
+{
+	g_autoptr(GPtrArray) answered = g_ptr_array_new();
+	gint64 now = g_get_monotonic_time();
+	guint dropped = 0;
+
+	for (guint i = 0; i < answers->len;) {
+		const VigilDnsAnswer *answer = g_ptr_array_index(answers, i);
+		PendingQuery *pending;
+		PendingKey key;
+
+		pending_key_init(&key, flow, answer->id);
+		pending = g_hash_table_lookup(self->pending, &key);
+		if (pending == NULL || pending->expiry <= now ||
+		    g_strcmp0(pending->name, answer->name) != 0) {
+			g_ptr_array_remove_index(answers, i);
+			dropped++;
+			continue;
+		}
+		if (!g_ptr_array_find(answered, pending, NULL))
+			g_ptr_array_add(answered, pending);
+		i++;
+	}
+	for (guint i = 0; i < answered->len; i++)
+		vigil_dns_capture_remove_pending(self, g_ptr_array_index(answered, i));
+	if (dropped > 0) {
+		self->stats.unsolicited++;
+		g_debug("ignoring %u answers to no question seen asked", dropped);
+	}
 }
 
 gboolean
@@ -290,27 +489,35 @@ vigil_dns_capture_handle_packet(VigilDnsCapture *self,
 				gsize len,
 				GError **error)
 {
-	g_autoptr(GPtrArray) answers = NULL;
-	VigilDnsFlow flow;
+	g_auto(VigilDnsPacket) packet = {0};
 	gint pid = 0;
 
 	g_return_val_if_fail(VIGIL_IS_DNS_CAPTURE(self), FALSE);
 
 	self->stats.packets++;
-	if (!vigil_dns_capture_parse_packet(linktype, data, len, &flow, &answers, error)) {
+	if (!vigil_dns_capture_parse_packet(linktype, data, len, &packet, error)) {
 		self->stats.malformed++;
 		return FALSE;
 	}
-	if (answers == NULL)
+	if (packet.queries != NULL) {
+		self->stats.queries += packet.queries->len;
+		for (guint i = 0; i < packet.queries->len; i++)
+			vigil_dns_capture_add_pending(self,
+						      &packet.flow,
+						      g_ptr_array_index(packet.queries, i));
+		return TRUE;
+	}
+	if (packet.answers == NULL)
 		return TRUE;
 	self->stats.responses++;
-	if (answers->len == 0)
+	vigil_dns_capture_filter_answers(self, &packet.flow, packet.answers);
+	if (packet.answers->len == 0)
 		return TRUE;
-	self->stats.answers += answers->len;
+	self->stats.answers += packet.answers->len;
 	if (self->pid_func != NULL)
-		pid = self->pid_func(&flow, self->pid_data);
-	for (guint i = 0; i < answers->len && g_log_get_debug_enabled(); i++) {
-		const VigilDnsAnswer *answer = g_ptr_array_index(answers, i);
+		pid = self->pid_func(&packet.flow, self->pid_data);
+	for (guint i = 0; i < packet.answers->len && g_log_get_debug_enabled(); i++) {
+		const VigilDnsAnswer *answer = g_ptr_array_index(packet.answers, i);
 		gchar buf[INET6_ADDRSTRLEN] = "";
 
 		inet_ntop(answer->family == 4 ? AF_INET : AF_INET6,
@@ -325,7 +532,7 @@ vigil_dns_capture_handle_packet(VigilDnsCapture *self,
 			answer->ttl,
 			pid);
 	}
-	vigil_dns_cache_add_answers(self->cache, answers, pid);
+	vigil_dns_cache_add_answers(self->cache, packet.answers, pid);
 	return TRUE;
 }
 
@@ -542,6 +749,8 @@ vigil_dns_capture_finalize(GObject *object)
 {
 	VigilDnsCapture *self = VIGIL_DNS_CAPTURE(object);
 
+	g_queue_init(&self->pending_order);
+	g_hash_table_unref(self->pending);
 	g_free(self->interface);
 	G_OBJECT_CLASS(vigil_dns_capture_parent_class)->finalize(object);
 }
@@ -560,6 +769,11 @@ vigil_dns_capture_init(VigilDnsCapture *self)
 {
 	self->interface = g_strdup("any");
 	self->linktype = DLT_LINUX_SLL;
+	self->pending = g_hash_table_new_full(pending_key_hash,
+					      pending_key_equal,
+					      (GDestroyNotify)pending_query_free,
+					      NULL);
+	g_queue_init(&self->pending_order);
 }
 
 VigilDnsCapture *

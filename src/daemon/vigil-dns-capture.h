@@ -29,12 +29,31 @@ typedef struct {
 	guint16 server_port;
 } VigilDnsFlow;
 
+/* a question seen going out: answers are only taken for the flow, id and name of one */
+typedef struct {
+	guint16 id;
+	gchar *name;
+} VigilDnsQuery;
+
+/* what one captured packet carries: queries, answers, or neither (a bare TCP segment) */
+typedef struct {
+	VigilDnsFlow flow;
+	GPtrArray *queries; /* of VigilDnsQuery, or NULL */
+	GPtrArray *answers; /* of VigilDnsAnswer, or NULL */
+} VigilDnsPacket;
+
 typedef struct {
 	guint64 packets;
+	guint64 queries;
 	guint64 responses;
 	guint64 answers;
+	guint64 unsolicited; /* responses with answers to no question seen asked */
 	guint64 malformed;
 } VigilDnsCaptureStats;
+
+/* how many questions wait for their answer, and how long */
+#define VIGIL_DNS_CAPTURE_PENDING_MAX	  4096
+#define VIGIL_DNS_CAPTURE_PENDING_SECONDS 30
 
 /* the pid of the process owning the client socket of @flow, or 0 when not known */
 typedef gint (*VigilDnsCapturePidFunc)(const VigilDnsFlow *flow, gpointer user_data);
@@ -66,12 +85,18 @@ vigil_dns_capture_handle_packet(VigilDnsCapture *self,
 void
 vigil_dns_capture_get_stats(VigilDnsCapture *self, VigilDnsCaptureStats *stats);
 
+void
+vigil_dns_query_free(VigilDnsQuery *query);
+void
+vigil_dns_packet_clear(VigilDnsPacket *packet);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VigilDnsPacket, vigil_dns_packet_clear)
+
 gboolean
 vigil_dns_capture_parse_packet(gint linktype,
 			       const guint8 *data,
 			       gsize len,
-			       VigilDnsFlow *flow,
-			       GPtrArray **answers,
+			       VigilDnsPacket *packet,
 			       GError **error);
 
 G_END_DECLS

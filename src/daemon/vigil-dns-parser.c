@@ -390,6 +390,7 @@ vigil_dns_parse_message(const guint8 *data, gsize len, GError **error)
 			answer = g_new0(VigilDnsAnswer, 1);
 			answer->family = address->family;
 			memcpy(answer->address, address->address, sizeof(answer->address));
+			answer->id = read_be16(data);
 			answer->ttl = ttl;
 			answer->name = g_strdup(message.questions[q]);
 			if (g_strcmp0(message.questions[q], address->owner) != 0)
@@ -399,6 +400,48 @@ vigil_dns_parse_message(const guint8 *data, gsize len, GError **error)
 		}
 	}
 	return g_steal_pointer(&answers);
+}
+
+/*
+ * The first question of a standard query, lowercase, and the message id: what the capture
+ * remembers so that it takes only answers to questions it saw asked.
+ */
+gchar *
+vigil_dns_parse_query(const guint8 *data, gsize len, guint16 *id, GError **error)
+{
+	gchar name[NAME_WIRE_MAX + 1];
+	gsize offset = 0;
+	guint16 flags;
+
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+	g_return_val_if_fail(id != NULL, NULL);
+
+	if (len < HEADER_LEN) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "query shorter than a header");
+		return NULL;
+	}
+	flags = read_be16(data + 2);
+	if ((flags & FLAG_QR) != 0 || (flags & FLAG_OPCODE) != 0 || read_be16(data + 4) == 0) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "not a standard query (flags 0x%04x)",
+			    flags);
+		return NULL;
+	}
+	if (read_name(data, len, HEADER_LEN, name, &offset) != NAME_OK || name[0] == '\0' ||
+	    len - offset < 4) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "query without a usable question");
+		return NULL;
+	}
+	*id = read_be16(data);
+	return g_strdup(name);
 }
 
 GPtrArray *

@@ -21,10 +21,12 @@ G_BEGIN_DECLS
  * A/AAAA record when a CNAME chain led from the question to it, NULL when the record answers
  * the question name directly. @ttl is the smallest TTL along that chain, in seconds.
  * @address is in network order, an IPv4 address in the first 4 bytes and the rest zero.
+ * @id is the id of the message the answer came in.
  */
 typedef struct {
 	guint8 family; /* 4 or 6 */
 	guint8 address[16];
+	guint16 id;
 	guint32 ttl;
 	gchar *name;
 	gchar *alias;
@@ -39,5 +41,7 @@ GPtrArray *
 vigil_dns_parse_message(const guint8 *data, gsize len, GError **error);
 GPtrArray *
 vigil_dns_parse_tcp(const guint8 *data, gsize len, GError **error);
+gchar *
+vigil_dns_parse_query(const guint8 *data, gsize len, guint16 *id, GError **error);
 
 G_END_DECLS

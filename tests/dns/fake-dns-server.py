@@ -7,7 +7,10 @@ Usage: fake-dns-server.py ADDRESS... (default 0.0.0.0 and ::), port 53.
 Prints "ready" once every socket listens. Answers A and AAAA queries for the names in
 ZONE, following CNAMEs the way a recursive resolver returns them (the chain first, then
 the addresses), with the owner of the first record compressed to the question.
-Unknown names get NXDOMAIN. It answers only; it never sends anything on its own.
+Unknown names get NXDOMAIN. It answers only; it never sends anything on its own, except
+that a question for spoof.example.org is preceded by two forged answers for
+evil.example.org (198.18.5.66) to the asking host: one to the next port, one with a wrong
+message id. The capture must ignore both.
 """
 
 import ipaddress
@@ -24,6 +27,7 @@ ZONE = {
     'tcp6.example.org': [('AAAA', 'fd00:fb::5:2')],
     'stub.example.org': [('A', '198.18.5.4'), ('AAAA', 'fd00:fb::5:4')],
     'pid.example.org': [('A', '198.18.5.5')],
+    'spoof.example.org': [('A', '198.18.5.7')],
     'cdn.example.org': [('CNAME', 'edge.cdn.example.net')],
     'edge.cdn.example.net': [('CNAME', 'node7.edge.cdn.example.net')],
     'node7.edge.cdn.example.net': [('A', '198.18.5.3'), ('AAAA', 'fd00:fb::5:3')],
@@ -49,6 +53,12 @@ def parse_query(data):
         pos += 1 + length
     qtype, qclass = struct.unpack('>HH', data[pos + 1:pos + 5])
     return qid, flags, '.'.join(labels), qtype, data[12:pos + 5]
+
+
+def forged(qid):
+    question = encode_name('evil.example.org') + struct.pack('>HH', 1, 1)
+    return (struct.pack('>HHHHHH', qid, 0x8580, 1, 1, 0, 0) + question + b'\xc0\x0c' +
+            struct.pack('>HHIH', 1, 1, TTL, 4) + ipaddress.IPv4Address('198.18.5.66').packed)
 
 
 def answer(data):
@@ -83,6 +93,10 @@ def serve_udp(sock):
     while True:
         data, peer = sock.recvfrom(4096)
         try:
+            qid, _, qname, _, _ = parse_query(data)
+            if qname == 'spoof.example.org':
+                sock.sendto(forged(qid), (peer[0], peer[1] + 1) + tuple(peer[2:]))
+                sock.sendto(forged(qid ^ 0xffff), peer)
             sock.sendto(answer(data), peer)
         except (IndexError, struct.error, UnicodeDecodeError):
             pass

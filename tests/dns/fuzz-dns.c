@@ -7,7 +7,7 @@
  * Fuzzes the DNS parsers: the first input byte picks the entry point, the rest is the
  * input. 0: vigil_dns_parse_message(), 1: vigil_dns_parse_tcp(), 2 to 5: a captured frame
  * through vigil_dns_capture_parse_packet() with a cooked, cooked v2, Ethernet or raw IP
- * link layer.
+ * link layer, 6: vigil_dns_parse_query().
  *
  * Without FUZZ_LIBFUZZER this builds a standalone driver (gcc is enough) that runs every
  * seed and every prefix of it, then random and mutated inputs for FUZZ_SECONDS (default 3)
@@ -63,25 +63,41 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 
 	if (size == 0)
 		return 0;
-	mode = data[0] % 6;
+	mode = data[0] % 7;
 	data++;
 	size--;
+	if (mode == 6) {
+		guint16 id = 0;
+		g_autofree gchar *name = vigil_dns_parse_query(data, size, &id, &error);
+
+		g_assert_true((name == NULL) == (error != NULL));
+		g_assert_true(name == NULL ||
+			      (strlen(name) > 0 && strlen(name) <= VIGIL_DNS_NAME_MAX));
+		return 0;
+	}
 	if (mode == 0) {
 		answers = vigil_dns_parse_message(data, size, &error);
 	} else if (mode == 1) {
 		answers = vigil_dns_parse_tcp(data, size, &error);
 	} else {
-		VigilDnsFlow flow;
+		g_auto(VigilDnsPacket) packet = {0};
 		gboolean ok = vigil_dns_capture_parse_packet(linktypes[mode - 2],
 							     data,
 							     size,
-							     &flow,
-							     &answers,
+							     &packet,
 							     &error);
 
 		g_assert_true(ok == (error == NULL));
-		if (ok && answers == NULL)
+		g_assert_true(packet.queries == NULL || packet.answers == NULL);
+		for (guint i = 0; packet.queries != NULL && i < packet.queries->len; i++) {
+			const VigilDnsQuery *query = g_ptr_array_index(packet.queries, i);
+
+			g_assert_cmpuint(strlen(query->name), >, 0);
+			g_assert_cmpuint(strlen(query->name), <=, VIGIL_DNS_NAME_MAX);
+		}
+		if (!ok || packet.answers == NULL)
 			return 0;
+		answers = g_steal_pointer(&packet.answers);
 	}
 	g_assert_true((answers == NULL) == (error != NULL));
 	if (error != NULL)
@@ -120,12 +136,15 @@ seed_add(GPtrArray *seeds, const gchar *name, guint mode, const guint8 *data, gs
 	g_ptr_array_add(seeds, g_strdup(name));
 }
 
-/* a frame around @m as the capture sees it: UDP from port 53, over IPv4 */
+/*
+ * a frame around @m as the capture sees it, over IPv4: from port 53, or to it for a query;
+ * for TCP, @m is the whole segment payload, length prefixes included
+ */
 static gsize
-seed_frame(guint8 *frame, gint linktype, gboolean tcp, const DnsMessage *m)
+seed_frame(guint8 *frame, gint linktype, gboolean tcp, gboolean query, const DnsMessage *m)
 {
 	gsize pos = 0;
-	gsize l4_len = tcp ? 22 : 8;
+	gsize l4_len = tcp ? 20 : 8;
 	gsize total = 20 + l4_len + m->len;
 
 	memset(frame, 0, 64);
@@ -150,13 +169,11 @@ seed_frame(guint8 *frame, gint linktype, gboolean tcp, const DnsMessage *m)
 	frame[pos + 17] = 18;
 	frame[pos + 19] = 1;
 	pos += 20;
-	frame[pos + 1] = 53;
-	frame[pos + 2] = 0x9c;
-	frame[pos + 3] = 0x40;
+	frame[pos + (query ? 3 : 1)] = 53;
+	frame[pos + (query ? 0 : 2)] = 0x9c;
+	frame[pos + (query ? 1 : 3)] = 0x40;
 	if (tcp) {
 		frame[pos + 12] = 0x50;
-		frame[pos + 20] = (guint8)(m->len >> 8);
-		frame[pos + 21] = (guint8)m->len;
 	} else {
 		frame[pos + 4] = (guint8)((8 + m->len) >> 8);
 		frame[pos + 5] = (guint8)(8 + m->len);
@@ -187,10 +204,10 @@ seeds_builtin(void)
 	for (guint i = 0; i < G_N_ELEMENTS(linktypes); i++) {
 		g_autofree gchar *name = g_strdup_printf("frame-udp-%s", link_names[i]);
 		g_autofree gchar *name_tcp = g_strdup_printf("frame-tcp-%s", link_names[i]);
-		gsize len = seed_frame(frame, linktypes[i], FALSE, &m);
+		gsize len = seed_frame(frame, linktypes[i], FALSE, FALSE, &m);
 
 		seed_add(seeds, name, 2 + i, frame, len);
-		len = seed_frame(frame, linktypes[i], TRUE, &m);
+		len = seed_frame(frame, linktypes[i], TRUE, FALSE, &tcp);
 		seed_add(seeds, name_tcp, 2 + i, frame, len);
 	}
 	dns_build_cname_response(&m, DNS_TYPE_AAAA);
@@ -206,6 +223,22 @@ seeds_builtin(void)
 	q = dns_put_cname_at(&m, (guint)q + 4, 10, "b.example.org");
 	dns_put_a_at(&m, (guint)q, 0x80000000u, a);
 	seed_add(seeds, "mixed", 0, m.data, m.len);
+
+	dns_put_header(&m, 0x0100, 1, 0, 0, 0);
+	dns_put_question(&m, "www.example.org", DNS_TYPE_AAAA);
+	seed_add(seeds, "query", 6, m.data, m.len);
+	{
+		gsize len = seed_frame(frame, DLT_LINUX_SLL2, FALSE, TRUE, &m);
+
+		seed_add(seeds, "frame-udp-query", 3, frame, len);
+		tcp.len = 0;
+		dns_put_u16(&tcp, (guint)m.len);
+		dns_put_bytes(&tcp, m.data, m.len);
+		dns_put_u16(&tcp, (guint)m.len);
+		dns_put_bytes(&tcp, m.data, m.len);
+		len = seed_frame(frame, DLT_RAW, TRUE, TRUE, &tcp);
+		seed_add(seeds, "frame-tcp-queries", 5, frame, len);
+	}
 
 	dns_put_header(&m, DNS_FLAGS_REPLY, 1, 1, 0, 0);
 	q = dns_put_question(&m, "a.example.org", DNS_TYPE_A);

@@ -66,10 +66,14 @@ fixture_teardown(Fixture *fixture, gconstpointer data)
 
 	vigil_dns_capture_get_stats(fixture->capture, &stats);
 	g_test_message("captured %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
-		       " responses, %" G_GUINT64_FORMAT " answers, %" G_GUINT64_FORMAT " malformed",
+		       " queries, %" G_GUINT64_FORMAT " responses, %" G_GUINT64_FORMAT
+		       " answers, %" G_GUINT64_FORMAT " unsolicited, %" G_GUINT64_FORMAT
+		       " malformed",
 		       stats.packets,
+		       stats.queries,
 		       stats.responses,
 		       stats.answers,
+		       stats.unsolicited,
 		       stats.malformed);
 	g_assert_cmpuint(stats.malformed, ==, 0);
 	g_assert_finalize_object(fixture->capture);
@@ -301,6 +305,23 @@ test_capture_pid(Fixture *fixture, gconstpointer data)
 	g_assert_cmpuint(fixture->pid_flow.client_port, ==, fixture->pid_port);
 }
 
+/* forged answers from the server's port 53, to a port that asked nothing or with the wrong id */
+static void
+test_capture_forged(Fixture *fixture, gconstpointer data)
+{
+	guint8 evil[16] = {0};
+	VigilDnsCaptureStats stats;
+	g_autofree gchar *name = NULL;
+
+	query(VIGIL_TEST_SERVER4, FALSE, "spoof.example.org", DNS_TYPE_A);
+	assert_cached(fixture, "198.18.5.7", 0, "spoof.example.org");
+	inet_pton(AF_INET, "198.18.5.66", evil);
+	name = vigil_dns_cache_lookup_name(fixture->cache, 4, evil, 0);
+	g_assert_null(name);
+	vigil_dns_capture_get_stats(fixture->capture, &stats);
+	g_assert_cmpuint(stats.unsolicited, ==, 2);
+}
+
 /* a capture that cannot open reports it instead of crashing the daemon */
 static void
 test_capture_no_device(void)
@@ -348,6 +369,7 @@ main(gint argc, gchar **argv)
 	fixtured_test("/vigil/daemon/dns/capture/cname", NULL, test_capture_cname);
 	fixtured_test("/vigil/daemon/dns/capture/stub", NULL, test_capture_stub);
 	fixtured_test("/vigil/daemon/dns/capture/pid", NULL, test_capture_pid);
+	fixtured_test("/vigil/daemon/dns/capture/forged", NULL, test_capture_forged);
 	g_test_add_func("/vigil/daemon/dns/capture/no-device", test_capture_no_device);
 	rc = g_test_run();
 	g_clear_pointer(&net, vigil_test_net_free);

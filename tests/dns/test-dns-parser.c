@@ -696,8 +696,9 @@ build_frame(guint8 *frame,
 		frame[pos + 3] = (guint8)total;
 		frame[pos + 8] = 64;
 		frame[pos + 9] = (guint8)protocol;
-		memcpy(frame + pos + 12, addr_a, 4);
-		memcpy(frame + pos + 16, addr_b, 4);
+		/* the server is addr_a: the source of answers, the destination of queries */
+		memcpy(frame + pos + (sport == 53 ? 12 : 16), addr_a, 4);
+		memcpy(frame + pos + (sport == 53 ? 16 : 12), addr_b, 4);
 		pos += 20;
 	} else {
 		gsize plen = (protocol == 6 ? 20 : 8) + payload_len + 8;
@@ -744,14 +745,18 @@ test_dns_capture_parse(void)
 {
 	const gint linktypes[] = {DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_EN10MB, DLT_RAW};
 	DnsMessage m;
+	DnsMessage query;
 	guint8 frame[DNS_MESSAGE_MAX + 128];
 
+	dns_put_header(&query, 0x0100, 1, 0, 0, 0);
+	dns_put_question(&query, "WWW.example.org", DNS_TYPE_A);
 	for (guint l = 0; l < G_N_ELEMENTS(linktypes); l++) {
 		for (guint family = 4; family <= 6; family += 2) {
 			for (guint protocol = 6; protocol <= 17; protocol += 11) {
 				g_autoptr(GError) error = NULL;
-				g_autoptr(GPtrArray) answers = NULL;
-				VigilDnsFlow flow;
+				g_auto(VigilDnsPacket) packet = {0};
+				g_auto(VigilDnsPacket) query_packet = {0};
+				const VigilDnsQuery *parsed_query;
 				gsize len;
 
 				dns_build_cname_response(&m,
@@ -766,52 +771,62 @@ test_dns_capture_parse(void)
 				g_assert_true(vigil_dns_capture_parse_packet(linktypes[l],
 									     frame,
 									     len,
-									     &flow,
-									     &answers,
+									     &packet,
 									     &error));
 				g_assert_no_error(error);
-				g_assert_nonnull(answers);
-				g_assert_cmpuint(answers->len, ==, 1);
-				assert_answer(answers,
+				g_assert_null(packet.queries);
+				g_assert_nonnull(packet.answers);
+				g_assert_cmpuint(packet.answers->len, ==, 1);
+				assert_answer(packet.answers,
 					      0,
 					      family,
 					      family == 4 ? addr_a : addr_6,
 					      "www.example.org",
 					      "edge.example.net",
 					      300);
-				g_assert_cmpuint(flow.family, ==, family);
-				g_assert_cmpuint(flow.protocol, ==, protocol);
-				g_assert_cmpuint(flow.server_port, ==, 53);
-				g_assert_cmpuint(flow.client_port, ==, 40000);
-				g_assert_cmpmem(flow.server,
+				g_assert_cmpuint(
+				    ((VigilDnsAnswer *)g_ptr_array_index(packet.answers, 0))->id,
+				    ==,
+				    0x1234);
+				g_assert_cmpuint(packet.flow.family, ==, family);
+				g_assert_cmpuint(packet.flow.protocol, ==, protocol);
+				g_assert_cmpuint(packet.flow.server_port, ==, 53);
+				g_assert_cmpuint(packet.flow.client_port, ==, 40000);
+				g_assert_cmpmem(packet.flow.server,
 						family == 4 ? 4 : 16,
 						family == 4 ? addr_a : addr_6,
 						family == 4 ? 4 : 16);
-				g_assert_cmpmem(flow.client,
+				g_assert_cmpmem(packet.flow.client,
 						family == 4 ? 4 : 16,
 						family == 4 ? addr_b : addr_6,
 						family == 4 ? 4 : 16);
-				g_clear_pointer(&answers, g_ptr_array_unref);
 
-				/* the query direction is no answer, and no error */
+				/* the query of that flow, seen from the same side */
 				len = build_frame(frame,
 						  linktypes[l],
 						  family,
 						  protocol,
 						  40000,
 						  53,
-						  &m);
+						  &query);
 				g_assert_true(vigil_dns_capture_parse_packet(linktypes[l],
 									     frame,
 									     len,
-									     &flow,
-									     &answers,
+									     &query_packet,
 									     &error));
-				g_assert_null(answers);
+				g_assert_no_error(error);
+				g_assert_null(query_packet.answers);
+				g_assert_nonnull(query_packet.queries);
+				g_assert_cmpuint(query_packet.queries->len, ==, 1);
+				parsed_query = g_ptr_array_index(query_packet.queries, 0);
+				g_assert_cmpuint(parsed_query->id, ==, 0x1234);
+				g_assert_cmpstr(parsed_query->name, ==, "www.example.org");
+				g_assert_cmpmem(&query_packet.flow,
+						sizeof(VigilDnsFlow),
+						&packet.flow,
+						sizeof(VigilDnsFlow));
 
 				/* every prefix of the frame is handled */
-				dns_build_cname_response(&m,
-							 family == 4 ? DNS_TYPE_A : DNS_TYPE_AAAA);
 				len = build_frame(frame,
 						  linktypes[l],
 						  family,
@@ -821,17 +836,17 @@ test_dns_capture_parse(void)
 						  &m);
 				for (gsize cut = 0; cut < len; cut++) {
 					g_autoptr(GError) error_cut = NULL;
-					g_autoptr(GPtrArray) answers_cut = NULL;
+					g_auto(VigilDnsPacket) packet_cut = {0};
 					g_autofree guint8 *copy = g_memdup2(frame, MAX(cut, 1));
 					gboolean ok = vigil_dns_capture_parse_packet(linktypes[l],
 										     copy,
 										     cut,
-										     &flow,
-										     &answers_cut,
+										     &packet_cut,
 										     &error_cut);
 
 					g_assert_true(ok == (error_cut == NULL));
-					g_assert_true(answers_cut == NULL || answers_cut->len <= 1);
+					g_assert_true(packet_cut.answers == NULL ||
+						      packet_cut.answers->len <= 1);
 				}
 			}
 		}
@@ -842,9 +857,8 @@ static void
 test_dns_capture_parse_bad(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) answers = NULL;
+	g_auto(VigilDnsPacket) packet = {0};
 	DnsMessage m;
-	VigilDnsFlow flow;
 	guint8 frame[DNS_MESSAGE_MAX + 128];
 	gsize len;
 
@@ -853,36 +867,131 @@ test_dns_capture_parse_bad(void)
 
 	/* an IPv4 fragment is not reassembled */
 	frame[6] = 0x20;
-	g_assert_false(
-	    vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &flow, &answers, &error));
+	g_assert_false(vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &packet, &error));
 	g_assert_error(error, VIGIL_ERROR, VIGIL_ERROR_INVALID_ARGUMENT);
 	g_clear_error(&error);
 	frame[6] = 0;
 
 	/* an unknown link type */
-	g_assert_false(vigil_dns_capture_parse_packet(9999, frame, len, &flow, &answers, &error));
+	g_assert_false(vigil_dns_capture_parse_packet(9999, frame, len, &packet, &error));
 	g_assert_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_SUPPORTED);
 	g_clear_error(&error);
 
 	/* an IHL below 5 and a total length below the header */
 	frame[0] = 0x44;
-	g_assert_false(
-	    vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &flow, &answers, &error));
+	g_assert_false(vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &packet, &error));
 	g_clear_error(&error);
 	frame[0] = 0x45;
 	frame[2] = 0;
 	frame[3] = 10;
-	g_assert_false(
-	    vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &flow, &answers, &error));
+	g_assert_false(vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &packet, &error));
 	g_clear_error(&error);
 
 	/* an IPv6 packet labelled IPv4 by the cooked header */
 	len = build_frame(frame, DLT_LINUX_SLL, 6, 17, 53, 40000, &m);
 	frame[14] = 0x08;
 	frame[15] = 0x00;
-	g_assert_false(
-	    vigil_dns_capture_parse_packet(DLT_LINUX_SLL, frame, len, &flow, &answers, &error));
-	g_assert_null(answers);
+	g_assert_false(vigil_dns_capture_parse_packet(DLT_LINUX_SLL, frame, len, &packet, &error));
+	g_assert_null(packet.answers);
+	g_clear_error(&error);
+
+	/* a response sent to port 53 is no query */
+	len = build_frame(frame, DLT_RAW, 4, 17, 40000, 53, &m);
+	g_assert_false(vigil_dns_capture_parse_packet(DLT_RAW, frame, len, &packet, &error));
+	g_assert_error(error, VIGIL_ERROR, VIGIL_ERROR_INVALID_ARGUMENT);
+}
+
+static gboolean
+cache_has(VigilDnsCache *cache, const guint8 *address, const gchar *name)
+{
+	g_autofree gchar *cached = vigil_dns_cache_lookup_name(cache, 4, address, 0);
+
+	return g_strcmp0(cached, name) == 0;
+}
+
+/* answers are only taken for a question seen on the same flow, with the same id and name */
+static void
+test_dns_capture_unsolicited(void)
+{
+	g_autoptr(VigilDnsCache) cache = vigil_dns_cache_new(0);
+	g_autoptr(VigilDnsCapture) capture = vigil_dns_capture_new(cache);
+	VigilDnsCaptureStats stats;
+	DnsMessage response;
+	DnsMessage query;
+	DnsMessage other;
+	guint8 frame[DNS_MESSAGE_MAX + 128];
+	gsize len;
+
+	dns_build_cname_response(&response, DNS_TYPE_A);
+	dns_put_header(&query, 0x0100, 1, 0, 0, 0);
+	dns_put_question(&query, "www.example.org", DNS_TYPE_A);
+	dns_put_header(&other, 0x0100, 1, 0, 0, 0);
+	dns_put_question(&other, "www.example.com", DNS_TYPE_A);
+
+	/* nobody asked */
+	len = build_frame(frame, DLT_RAW, 4, 17, 53, 40000, &response);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	g_assert_false(cache_has(cache, addr_a, "www.example.org"));
+
+	/* asked from another port, or for another name, or with another id */
+	len = build_frame(frame, DLT_RAW, 4, 17, 40001, 53, &query);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	len = build_frame(frame, DLT_RAW, 4, 17, 40000, 53, &other);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	dns_set_u16(&query, 0, 0x9999);
+	len = build_frame(frame, DLT_RAW, 4, 17, 40000, 53, &query);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	len = build_frame(frame, DLT_RAW, 4, 17, 53, 40000, &response);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	g_assert_false(cache_has(cache, addr_a, "www.example.org"));
+	/* over TCP on the same ports */
+	len = build_frame(frame, DLT_RAW, 4, 6, 53, 40000, &response);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	g_assert_false(cache_has(cache, addr_a, "www.example.org"));
+
+	/* the real question, then its answer: taken once */
+	dns_set_u16(&query, 0, 0x1234);
+	len = build_frame(frame, DLT_RAW, 4, 17, 40000, 53, &query);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	len = build_frame(frame, DLT_RAW, 4, 17, 53, 40000, &response);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	g_assert_true(cache_has(cache, addr_a, "www.example.org"));
+	vigil_dns_capture_get_stats(capture, &stats);
+	g_assert_cmpuint(stats.queries, ==, 4);
+	g_assert_cmpuint(stats.responses, ==, 4);
+	g_assert_cmpuint(stats.answers, ==, 1);
+	g_assert_cmpuint(stats.unsolicited, ==, 3);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	vigil_dns_capture_get_stats(capture, &stats);
+	g_assert_cmpuint(stats.unsolicited, ==, 4);
+	g_assert_cmpuint(stats.malformed, ==, 0);
+}
+
+/* the questions waiting for answers are bounded */
+static void
+test_dns_capture_pending_bound(void)
+{
+	g_autoptr(VigilDnsCache) cache = vigil_dns_cache_new(0);
+	g_autoptr(VigilDnsCapture) capture = vigil_dns_capture_new(cache);
+	DnsMessage response;
+	DnsMessage query;
+	guint8 frame[DNS_MESSAGE_MAX + 128];
+	gsize len;
+
+	dns_build_cname_response(&response, DNS_TYPE_A);
+	dns_put_header(&query, 0x0100, 1, 0, 0, 0);
+	dns_put_question(&query, "www.example.org", DNS_TYPE_A);
+	len = build_frame(frame, DLT_RAW, 4, 17, 40000, 53, &query);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	for (guint i = 0; i < VIGIL_DNS_CAPTURE_PENDING_MAX; i++) {
+		dns_set_u16(&query, 0, i);
+		len = build_frame(frame, DLT_RAW, 4, 17, 40001, 53, &query);
+		g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	}
+	/* the first question was pushed out by the flood */
+	len = build_frame(frame, DLT_RAW, 4, 17, 53, 40000, &response);
+	g_assert_true(vigil_dns_capture_handle_packet(capture, DLT_RAW, frame, len, NULL));
+	g_assert_false(cache_has(cache, addr_a, "www.example.org"));
 }
 
 gint
@@ -909,5 +1018,7 @@ main(gint argc, gchar **argv)
 	g_test_add_func("/vigil/daemon/dns/tcp", test_dns_tcp);
 	g_test_add_func("/vigil/daemon/dns/capture-parse", test_dns_capture_parse);
 	g_test_add_func("/vigil/daemon/dns/capture-parse-bad", test_dns_capture_parse_bad);
+	g_test_add_func("/vigil/daemon/dns/capture-unsolicited", test_dns_capture_unsolicited);
+	g_test_add_func("/vigil/daemon/dns/capture-pending-bound", test_dns_capture_pending_bound);
 	return g_test_run();
 }
