@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vigil-daemon.h"
+#include "vigil-dbus-service.h"
 #include "vigil-error.h"
 #include "vigil-names.h"
 #include "vigil-nft-fake.h"
@@ -84,6 +85,10 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GMainLoop) loop = NULL;
 	g_autoptr(VigilDaemon) daemon = NULL;
+	g_autoptr(VigilDBusService) service = NULL;
+	g_autofree gchar *bus_address = NULL;
+	gboolean replace = FALSE;
+	gboolean no_dbus = FALSE;
 	g_autoptr(VigilNftBackend) backend = NULL;
 	g_autoptr(VigilConfig) config = vigil_config_new();
 	g_autofree gchar *config_path = NULL;
@@ -123,6 +128,21 @@ main(int argc, char **argv)
 	     &print_events,
 	     "Print every verdict as a JSON line on standard output",
 	     NULL},
+	    {"bus",
+	     0,
+	     0,
+	     G_OPTION_ARG_STRING,
+	     &bus_address,
+	     "Serve D-Bus on this bus address instead of the system bus (tests)",
+	     "ADDRESS"},
+	    {"replace",
+	     'r',
+	     0,
+	     G_OPTION_ARG_NONE,
+	     &replace,
+	     "Replace a running vigild on the bus",
+	     NULL},
+	    {"no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus, "Do not serve D-Bus at all", NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version and exit", NULL},
 	    {NULL}};
 
@@ -188,10 +208,22 @@ main(int argc, char **argv)
 	daemon = vigil_daemon_new(g_steal_pointer(&config), backend);
 	if (print_events)
 		vigil_daemon_set_print_events_fd(daemon, STDOUT_FILENO);
+	/* D-Bus first, so that agents can register before the first packet; without a bus
+	 * vigild still filters, with the default action where it would have asked */
+	if (!no_dbus) {
+		service = vigil_dbus_service_new(daemon);
+		if (!vigil_dbus_service_start(service, bus_address, replace, &error)) {
+			g_warning("running without D-Bus: %s", error->message);
+			g_clear_error(&error);
+			g_clear_object(&service);
+		}
+	}
 	if (!vigil_daemon_start(daemon, &error)) {
 		g_printerr("vigild: %s\n", error->message);
 		return EXIT_FAILURE;
 	}
+	if (service != NULL)
+		vigil_dbus_service_watch_connections(service);
 	g_unix_signal_add(SIGTERM, quit_cb, loop);
 	g_unix_signal_add(SIGINT, quit_cb, loop);
 	g_unix_signal_add(SIGHUP, reload_cb, daemon);

@@ -16,12 +16,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vigil-attribution.h"
+#include "vigil-connection-table.h"
 #include "vigil-daemon.h"
+#include "vigil-dns-cache.h"
+#include "vigil-dns-capture.h"
 #include "vigil-error.h"
 #include "vigil-nfqueue.h"
 #include "vigil-nft-plan.h"
+#include "vigil-nl-conntrack.h"
 #include "vigil-packet.h"
+#include "vigil-rule-import.h"
 #include "vigil-rule-store.h"
+
+/* verdict events go to D-Bus in batches at most this often */
+#define EVENTS_BATCH_INTERVAL_MS 250
 
 /* events waiting for a slow reader of --print-events beyond this are dropped and counted */
 #define PRINT_EVENTS_MAX_PENDING (8 * 1024 * 1024)
@@ -37,8 +46,8 @@ struct _VigilDaemon {
 	gboolean started;
 	guint expiry_id;
 	GQueue recent;		 /* of VigilEvent, oldest first */
-	GHashTable *iface_names; /* ifindex -> name */
-	GHashTable *user_names;	 /* uid -> name */
+	GHashTable *iface_names; /* ifindex -> interned name */
+	GHashTable *user_names;	 /* uid -> interned name */
 	gint print_fd;
 	GString *print_pending;
 	guint print_idle_id;
@@ -46,7 +55,22 @@ struct _VigilDaemon {
 	guint64 print_dropped;
 	guint64 counters[VIGIL_ACTION_LAST];
 	guint64 malformed;
+	guint64 prompts_asked;
+	guint64 prompt_timeouts;
+	gint64 started_time;
+	GPtrArray *batch; /* of VigilEvent, not yet signalled */
+	guint batch_id;
+	VigilAttribution *attribution;
+	VigilDnsCache *dns_cache;
+	VigilDnsCapture *dns_capture;
+	VigilConnectionTable *connections;
+	VigilNlConntrack *conntrack;
+	VigilAgentManager *agents;
+	GHashTable *prompts; /* key -> VigilPrompt */
 };
+
+enum { SIGNAL_EVENTS, SIGNAL_RULES_CHANGED, SIGNAL_LAST };
+static guint signals[SIGNAL_LAST] = {0};
 
 G_DEFINE_FINAL_TYPE(VigilDaemon, vigil_daemon, G_TYPE_OBJECT)
 
@@ -68,7 +92,7 @@ vigil_daemon_lookup_iface(VigilDaemon *self, guint32 ifindex)
 	 * events, until then a cached name is good enough */
 	if (if_indextoname(ifindex, buf) == NULL)
 		return NULL;
-	name = g_strdup(buf);
+	name = g_intern_string(buf);
 	g_hash_table_insert(self->iface_names, GUINT_TO_POINTER(ifindex), (gpointer)name);
 	return name;
 }
@@ -86,7 +110,7 @@ vigil_daemon_lookup_user(VigilDaemon *self, guint32 uid)
 		return name;
 	if (getpwuid_r(uid, &pwd, buf, sizeof(buf), &result) != 0 || result == NULL)
 		return NULL;
-	name = g_strdup(pwd.pw_name);
+	name = g_intern_string(pwd.pw_name);
 	g_hash_table_insert(self->user_names, GUINT_TO_POINTER(uid), (gpointer)name);
 	return name;
 }
@@ -138,10 +162,28 @@ vigil_daemon_print_idle_cb(gpointer user_data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean
+vigil_daemon_batch_cb(gpointer user_data)
+{
+	VigilDaemon *self = VIGIL_DAEMON(user_data);
+	g_autoptr(GPtrArray) batch = self->batch;
+
+	self->batch_id = 0;
+	self->batch = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_event_unref);
+	g_signal_emit(self, signals[SIGNAL_EVENTS], 0, batch);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 vigil_daemon_emit_event(VigilDaemon *self, VigilEvent *event)
 {
 	self->counters[event->verdict]++;
+
+	/* a timer only while events are waiting: an idle daemon never wakes up */
+	g_ptr_array_add(self->batch, vigil_event_ref(event));
+	if (self->batch_id == 0)
+		self->batch_id =
+		    g_timeout_add(EVENTS_BATCH_INTERVAL_MS, vigil_daemon_batch_cb, self);
 
 	g_queue_push_tail(&self->recent, vigil_event_ref(event));
 	while (self->recent.length > self->config->recent_events)
@@ -180,23 +222,458 @@ vigil_daemon_emit_event(VigilDaemon *self, VigilEvent *event)
 	}
 }
 
-/* the decision for a flow: rules apply in every mode but monitor and block-all */
-static VigilAction
-vigil_daemon_decide(VigilDaemon *self,
-		    const VigilRuleQuery *query,
-		    VigilReason *reason,
-		    VigilRule **rule_out)
-{
-	VigilRule *rule;
+/* one new connection on its way to a verdict; on the fast path it lives on the stack, and
+ * it is copied to the heap only when it must wait (a /proc scan, a prompt) */
+typedef struct {
+	VigilDaemon *owner; /* a ref, only while waiting for a /proc scan */
+	guint32 packet_id;
+	VigilPacket packet;
+	gboolean outbound;
+	gboolean uid_known;
+	guint32 uid;
+	guint32 ifindex;
+	gint64 time_us;
+	VigilProcess *process;
+	gchar *host;
+} VigilFlow;
 
-	*rule_out = NULL;
+static void
+vigil_flow_free(VigilFlow *flow)
+{
+	g_clear_object(&flow->owner);
+	g_clear_object(&flow->process);
+	g_free(flow->host);
+	g_free(flow);
+}
+
+static VigilFlow *
+vigil_flow_copy(const VigilFlow *flow)
+{
+	VigilFlow *copy = g_memdup2(flow, sizeof(*flow));
+	copy->owner = NULL;
+	if (flow->process != NULL)
+		copy->process = g_object_ref(flow->process);
+	copy->host = g_strdup(flow->host);
+	return copy;
+}
+
+/* a prompt in flight: every flow of the same app to the same destination waits on it */
+typedef struct {
+	VigilDaemon *self;
+	gchar *key;
+	gchar *request_id;
+	GPtrArray *flows; /* of VigilFlow */
+} VigilPrompt;
+
+static void
+vigil_prompt_free(VigilPrompt *prompt)
+{
+	g_free(prompt->key);
+	g_free(prompt->request_id);
+	g_ptr_array_unref(prompt->flows);
+	g_free(prompt);
+}
+
+static const guint8 *
+vigil_flow_remote(const VigilFlow *flow)
+{
+	return flow->outbound ? flow->packet.dst : flow->packet.src;
+}
+
+static gboolean
+vigil_flow_has_ports(const VigilFlow *flow)
+{
+	guint8 protocol = flow->packet.protocol;
+	return !flow->packet.fragment &&
+	       (protocol == VIGIL_PROTOCOL_TCP || protocol == VIGIL_PROTOCOL_UDP ||
+		protocol == VIGIL_PROTOCOL_SCTP || protocol == VIGIL_PROTOCOL_UDPLITE);
+}
+
+static gboolean
+vigil_flow_get_uid(const VigilFlow *flow, guint32 *uid)
+{
+	if (flow->uid_known) {
+		*uid = flow->uid;
+		return TRUE;
+	}
+	if (flow->process != NULL) {
+		*uid = vigil_process_get_uid(flow->process);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+static const gchar *
+vigil_flow_get_exe_sha256_cb(gpointer user_data)
+{
+	VigilFlow *flow = user_data;
+	g_autoptr(GError) error = NULL;
+	const gchar *digest = vigil_process_get_exe_sha256(flow->process, &error);
+
+	if (digest == NULL)
+		g_debug("no digest for %s: %s",
+			vigil_process_get_exe(flow->process),
+			error->message);
+	return digest;
+}
+
+static void
+vigil_daemon_fill_query(VigilDaemon *self, VigilFlow *flow, VigilRuleQuery *query)
+{
+	memset(query, 0, sizeof(*query));
+	query->direction = flow->outbound ? VIGIL_DIRECTION_OUT : VIGIL_DIRECTION_IN;
+	query->protocol = flow->packet.protocol;
+	query->family = flow->packet.family;
+	memcpy(query->addr, vigil_flow_remote(flow), sizeof(query->addr));
+	query->port = vigil_flow_has_ports(flow) ? flow->packet.dport : 0;
+	query->host = flow->host;
+	query->uid_known = vigil_flow_get_uid(flow, &query->uid);
+	query->now = flow->time_us / G_USEC_PER_SEC;
+	if (flow->process != NULL) {
+		query->exe = vigil_process_get_exe(flow->process);
+		query->app_id = vigil_process_get_app_id(flow->process);
+		query->unit = vigil_process_get_unit(flow->process);
+		query->pid = vigil_process_get_pid(flow->process);
+		query->pid_start = vigil_process_get_start_time(flow->process);
+		query->get_exe_sha256 = vigil_flow_get_exe_sha256_cb;
+		query->user_data = flow;
+	}
+}
+
+static void
+vigil_daemon_finish_flow(VigilDaemon *self,
+			 VigilFlow *flow,
+			 VigilAction action,
+			 VigilReason reason,
+			 const gchar *rule_id)
+{
+	g_autoptr(VigilEvent) event = vigil_event_new();
+	VigilConnectionAttribution attribution = VIGIL_CONNECTION_ATTRIBUTION_INIT;
+	VigilConntrackTuple tuple;
+	guint32 uid = 0;
+
+	vigil_nfqueue_verdict(self->queue, flow->packet_id, action);
+
+	event->time_us = flow->time_us;
+	event->verdict = action;
+	event->reason = reason;
+	event->rule_id = g_strdup(rule_id);
+	event->direction = flow->outbound ? VIGIL_DIRECTION_OUT : VIGIL_DIRECTION_IN;
+	event->protocol = flow->packet.protocol;
+	event->family = flow->packet.family;
+	memcpy(event->src, flow->packet.src, sizeof(event->src));
+	memcpy(event->dst, flow->packet.dst, sizeof(event->dst));
+	event->has_ports = vigil_flow_has_ports(flow) && !flow->packet.truncated;
+	event->sport = flow->packet.sport;
+	event->dport = flow->packet.dport;
+	event->host = g_strdup(flow->host);
+	event->iface = vigil_daemon_lookup_iface(self, flow->ifindex);
+	event->uid_known = vigil_flow_get_uid(flow, &uid);
+	event->uid = uid;
+	if (event->uid_known)
+		event->user = vigil_daemon_lookup_user(self, uid);
+	if (flow->process != NULL) {
+		event->pid = vigil_process_get_pid(flow->process);
+		event->exe = g_strdup(vigil_process_get_exe(flow->process));
+		event->cmdline = g_strdup(vigil_process_get_cmdline(flow->process));
+		event->app_id = g_strdup(vigil_process_get_app_id(flow->process));
+		event->unit = g_strdup(vigil_process_get_unit(flow->process));
+	}
+	vigil_daemon_emit_event(self, event);
+
+	/* the live table learns who made the connection; conntrack tells it the rest */
+	if (self->connections != NULL) {
+		vigil_conntrack_tuple_init_from_packet(&tuple, &flow->packet);
+		attribution.pid = event->pid;
+		if (event->uid_known)
+			attribution.uid = event->uid;
+		attribution.direction = event->direction;
+		attribution.verdict = action;
+		attribution.exe = event->exe;
+		attribution.cmdline = event->cmdline;
+		attribution.app_id = event->app_id;
+		attribution.unit = event->unit;
+		attribution.user = event->user;
+		attribution.hostname = event->host;
+		attribution.rule_id = rule_id;
+		attribution.iface = event->iface;
+		vigil_connection_table_set_attribution(self->connections, &tuple, &attribution);
+	}
+}
+
+static gchar *
+vigil_daemon_prompt_key(VigilFlow *flow)
+{
+	gchar addr[VIGIL_PACKET_ADDRESS_STRLEN];
+	guint32 uid = G_MAXUINT32;
+
+	vigil_flow_get_uid(flow, &uid);
+	if (flow->host == NULL)
+		vigil_packet_format_address(flow->packet.family,
+					    vigil_flow_remote(flow),
+					    addr,
+					    sizeof(addr));
+	/* same user, same app, same destination: one prompt */
+	return g_strdup_printf("%u|%s|%s|%s",
+			       uid,
+			       flow->process != NULL ? vigil_process_get_exe(flow->process) : "?",
+			       flow->outbound ? "out" : "in",
+			       flow->host != NULL ? flow->host : addr);
+}
+
+static GVariant *
+vigil_daemon_prompt_request(VigilDaemon *self, VigilFlow *flow)
+{
+	GVariantBuilder builder;
+	gchar addr[VIGIL_PACKET_ADDRESS_STRLEN];
+	guint32 uid = 0;
+	const gchar *iface = vigil_daemon_lookup_iface(self, flow->ifindex);
+
+#define ADD(key, value) g_variant_builder_add(&builder, "{sv}", key, value)
+	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+	ADD("default-action",
+	    g_variant_new_string(vigil_action_to_string(self->config->default_action)));
+	ADD("direction", g_variant_new_string(flow->outbound ? "out" : "in"));
+	if (vigil_protocol_to_string(flow->packet.protocol) != NULL)
+		ADD("proto", g_variant_new_string(vigil_protocol_to_string(flow->packet.protocol)));
+	ADD("family", g_variant_new_uint32(flow->packet.family));
+	vigil_packet_format_address(flow->packet.family, flow->packet.src, addr, sizeof(addr));
+	ADD("src", g_variant_new_string(addr));
+	vigil_packet_format_address(flow->packet.family, flow->packet.dst, addr, sizeof(addr));
+	ADD("dst", g_variant_new_string(addr));
+	if (vigil_flow_has_ports(flow)) {
+		ADD("sport", g_variant_new_uint16(flow->packet.sport));
+		ADD("dport", g_variant_new_uint16(flow->packet.dport));
+	}
+	if (flow->host != NULL)
+		ADD("host", g_variant_new_string(flow->host));
+	if (iface != NULL)
+		ADD("iface", g_variant_new_string(iface));
+	if (vigil_flow_get_uid(flow, &uid)) {
+		ADD("uid", g_variant_new_uint32(uid));
+		if (vigil_daemon_lookup_user(self, uid) != NULL)
+			ADD("user", g_variant_new_string(vigil_daemon_lookup_user(self, uid)));
+	}
+	if (flow->process != NULL) {
+		const gchar *value;
+		ADD("pid", g_variant_new_uint32(vigil_process_get_pid(flow->process)));
+		if ((value = vigil_process_get_exe(flow->process)) != NULL)
+			ADD("exe", g_variant_new_string(value));
+		if ((value = vigil_process_get_cmdline(flow->process)) != NULL &&
+		    g_utf8_validate(value, -1, NULL))
+			ADD("cmdline", g_variant_new_string(value));
+		if ((value = vigil_process_get_app_id(flow->process)) != NULL)
+			ADD("app-id", g_variant_new_string(value));
+		if ((value = vigil_process_get_unit(flow->process)) != NULL)
+			ADD("unit", g_variant_new_string(value));
+		if ((value = vigil_process_get_parent_exe(flow->process)) != NULL)
+			ADD("parent-exe", g_variant_new_string(value));
+	}
+	ADD("count", g_variant_new_uint32(1));
+#undef ADD
+	return g_variant_builder_end(&builder);
+}
+
+/* "this domain": the host without its first label, as *.rest, when that leaves at least
+ * two labels (www.example.org -> *.example.org); otherwise the host itself as a domain.
+ * Without a public suffix list this errs towards the narrower rule. */
+static gchar *
+vigil_daemon_domain_of(const gchar *host)
+{
+	const gchar *dot = strchr(host, '.');
+	if (dot != NULL && strchr(dot + 1, '.') != NULL)
+		return g_strdup_printf("*.%s", dot + 1);
+	return g_strdup_printf("*.%s", host);
+}
+
+/* turns an answer into a rule, or returns NULL when it only covers these connections */
+static VigilRule *
+vigil_daemon_rule_from_answer(VigilDaemon *self, VigilFlow *flow, const VigilAgentAnswer *answer)
+{
+	g_autoptr(VigilRule) rule = vigil_rule_new();
+	g_autoptr(GError) error = NULL;
+	gchar addr[VIGIL_PACKET_ADDRESS_STRLEN];
+	guint32 uid = 0;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	if (answer->lifetime == VIGIL_LIFETIME_ONCE)
+		return NULL;
+	vigil_rule_set_action(rule, answer->action);
+	vigil_rule_set_origin(rule, VIGIL_ORIGIN_PROMPT);
+	vigil_rule_set_created(rule, now);
+	vigil_rule_set_lifetime(rule, answer->lifetime);
+	vigil_rule_set_direction(rule, flow->outbound ? VIGIL_DIRECTION_OUT : VIGIL_DIRECTION_IN);
+	vigil_rule_set_protocol(rule, flow->packet.protocol);
+
+	/* an answer binds its own user's processes only */
+	if (vigil_flow_get_uid(flow, &uid))
+		vigil_rule_set_user(rule, uid);
+	switch (answer->scope_app) {
+	case VIGIL_SCOPE_APP_EXE:
+		if (flow->process == NULL || vigil_process_get_exe(flow->process) == NULL)
+			return NULL;
+		vigil_rule_set_exe(rule, vigil_process_get_exe(flow->process));
+		break;
+	case VIGIL_SCOPE_APP_APP_ID:
+		if (flow->process == NULL || vigil_process_get_app_id(flow->process) == NULL)
+			return NULL;
+		vigil_rule_set_app_id(rule, vigil_process_get_app_id(flow->process));
+		break;
+	case VIGIL_SCOPE_APP_UNIT:
+		if (flow->process == NULL || vigil_process_get_unit(flow->process) == NULL)
+			return NULL;
+		vigil_rule_set_unit(rule, vigil_process_get_unit(flow->process));
+		break;
+	case VIGIL_SCOPE_APP_ANY:
+	case VIGIL_SCOPE_APP_LAST:
+	default:
+		break;
+	}
+	vigil_packet_format_address(flow->packet.family,
+				    vigil_flow_remote(flow),
+				    addr,
+				    sizeof(addr));
+	switch (answer->scope_destination) {
+	case VIGIL_SCOPE_DESTINATION_HOST:
+		if (flow->host != NULL)
+			vigil_rule_set_host(rule, flow->host, &error);
+		else
+			vigil_rule_set_cidr(rule, addr, &error);
+		break;
+	case VIGIL_SCOPE_DESTINATION_DOMAIN:
+		if (flow->host != NULL) {
+			g_autofree gchar *domain = vigil_daemon_domain_of(flow->host);
+			vigil_rule_set_host(rule, domain, &error);
+		} else {
+			vigil_rule_set_cidr(rule, addr, &error);
+		}
+		break;
+	case VIGIL_SCOPE_DESTINATION_IP:
+		vigil_rule_set_cidr(rule, addr, &error);
+		break;
+	case VIGIL_SCOPE_DESTINATION_PORT:
+	case VIGIL_SCOPE_DESTINATION_ANY:
+	case VIGIL_SCOPE_DESTINATION_LAST:
+	default:
+		break;
+	}
+	if (error != NULL) {
+		g_warning("cannot make a rule of the answer: %s", error->message);
+		return NULL;
+	}
+	if (answer->pin_port && vigil_flow_has_ports(flow))
+		vigil_rule_set_port_range(rule, flow->packet.dport, flow->packet.dport);
+	if (answer->lifetime == VIGIL_LIFETIME_UNTIL)
+		vigil_rule_set_expires(rule, now + answer->duration);
+	if (answer->lifetime == VIGIL_LIFETIME_PROCESS) {
+		if (flow->process == NULL)
+			return NULL;
+		vigil_rule_set_process(rule,
+				       vigil_process_get_pid(flow->process),
+				       vigil_process_get_start_time(flow->process));
+	}
+	if (answer->lifetime == VIGIL_LIFETIME_REBOOT)
+		vigil_rule_set_boot_id(rule, vigil_rule_set_get_boot_id(self->rule_set));
+	return g_steal_pointer(&rule);
+}
+
+static void
+vigil_daemon_prompt_answer_cb(VigilAgentManager *agents,
+			      const gchar *request_id,
+			      const VigilAgentAnswer *answer,
+			      gpointer user_data)
+{
+	VigilPrompt *prompt = user_data;
+	VigilDaemon *self = prompt->self;
+	g_autoptr(VigilRule) rule = NULL;
+	g_autofree gchar *rule_id = NULL;
+	VigilAction action = self->config->default_action;
+	VigilReason reason = VIGIL_REASON_TIMEOUT;
+
+	/* stealing from the table keeps @prompt alive until the end of this function */
+	g_hash_table_steal(self->prompts, prompt->key);
+	if (answer != NULL) {
+		action = answer->action;
+		reason = VIGIL_REASON_PROMPT;
+		rule = vigil_daemon_rule_from_answer(self,
+						     g_ptr_array_index(prompt->flows, 0),
+						     answer);
+		if (rule != NULL) {
+			g_autoptr(GError) error = NULL;
+			rule_id = vigil_daemon_add_rule(self, rule, &error);
+			if (rule_id == NULL)
+				g_warning("cannot keep the rule of prompt %s: %s",
+					  request_id,
+					  error->message);
+		}
+	} else {
+		self->prompt_timeouts++;
+	}
+	for (guint i = 0; i < prompt->flows->len; i++)
+		vigil_daemon_finish_flow(self,
+					 g_ptr_array_index(prompt->flows, i),
+					 action,
+					 reason,
+					 rule_id);
+	vigil_prompt_free(prompt);
+}
+
+/* returns TRUE when the flow now waits for an answer */
+static gboolean
+vigil_daemon_prompt(VigilDaemon *self, VigilFlow *flow)
+{
+	g_autofree gchar *key = NULL;
+	VigilPrompt *prompt;
+	guint32 uid = 0;
+	gboolean uid_known;
+
+	if (self->agents == NULL)
+		return FALSE;
+	key = vigil_daemon_prompt_key(flow);
+	prompt = g_hash_table_lookup(self->prompts, key);
+	if (prompt != NULL) {
+		g_ptr_array_add(prompt->flows, vigil_flow_copy(flow));
+		return TRUE;
+	}
+	uid_known = vigil_flow_get_uid(flow, &uid);
+	if (!vigil_agent_manager_can_ask(self->agents, uid_known, uid))
+		return FALSE;
+	prompt = g_new0(VigilPrompt, 1);
+	prompt->self = self;
+	prompt->key = g_steal_pointer(&key);
+	prompt->flows = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_flow_free);
+	g_ptr_array_add(prompt->flows, vigil_flow_copy(flow));
+	g_hash_table_insert(self->prompts, prompt->key, prompt);
+	prompt->request_id = vigil_agent_manager_ask(self->agents,
+						     uid_known,
+						     uid,
+						     vigil_daemon_prompt_request(self, flow),
+						     vigil_daemon_prompt_answer_cb,
+						     prompt);
+	if (prompt->request_id == NULL) {
+		g_hash_table_steal(self->prompts, prompt->key);
+		vigil_prompt_free(prompt);
+		return FALSE;
+	}
+	self->prompts_asked++;
+	return TRUE;
+}
+
+/* rules apply in every mode but monitor and block-all; in ask mode a prompt may hold it */
+static void
+vigil_daemon_decide(VigilDaemon *self, VigilFlow *flow)
+{
+	VigilRuleQuery query;
+	VigilRule *rule;
+	VigilAction action;
+
 	switch (self->mode) {
 	case VIGIL_MODE_MONITOR:
-		*reason = VIGIL_REASON_MODE;
-		return VIGIL_ACTION_ALLOW;
+		vigil_daemon_finish_flow(self, flow, VIGIL_ACTION_ALLOW, VIGIL_REASON_MODE, NULL);
+		return;
 	case VIGIL_MODE_BLOCK_ALL:
-		*reason = VIGIL_REASON_MODE;
-		return VIGIL_ACTION_REJECT;
+		vigil_daemon_finish_flow(self, flow, VIGIL_ACTION_REJECT, VIGIL_REASON_MODE, NULL);
+		return;
 	case VIGIL_MODE_ASK:
 	case VIGIL_MODE_ALLOW:
 	case VIGIL_MODE_DENY:
@@ -205,40 +682,73 @@ vigil_daemon_decide(VigilDaemon *self,
 		g_assert_not_reached();
 	}
 
-	rule = vigil_rule_set_lookup(self->rule_set, query);
+	vigil_daemon_fill_query(self, flow, &query);
+	rule = vigil_rule_set_lookup(self->rule_set, &query);
 	if (rule != NULL) {
-		*reason = VIGIL_REASON_RULE;
-		*rule_out = rule;
-		return vigil_rule_get_action(rule);
+		g_autoptr(VigilRule) hold = g_object_ref(rule);
+		/* a once rule is consumed by record_hit: take what is needed first */
+		g_autofree gchar *rule_id = g_strdup(vigil_rule_get_id(rule));
+		action = vigil_rule_get_action(rule);
+		vigil_rule_set_record_hit(self->rule_set, rule, query.now);
+		vigil_daemon_finish_flow(self, flow, action, VIGIL_REASON_RULE, rule_id);
+		return;
 	}
 	if (self->mode == VIGIL_MODE_ALLOW) {
-		*reason = VIGIL_REASON_MODE;
-		return VIGIL_ACTION_ALLOW;
+		vigil_daemon_finish_flow(self, flow, VIGIL_ACTION_ALLOW, VIGIL_REASON_MODE, NULL);
+		return;
 	}
 	if (self->mode == VIGIL_MODE_DENY) {
-		*reason = VIGIL_REASON_MODE;
-		return VIGIL_ACTION_DENY;
+		vigil_daemon_finish_flow(self, flow, VIGIL_ACTION_DENY, VIGIL_REASON_MODE, NULL);
+		return;
 	}
-	/* ask: until prompt agents exist, nobody can answer, so the default applies */
-	*reason = VIGIL_REASON_DEFAULT;
-	return self->config->default_action;
+	if (vigil_daemon_prompt(self, flow))
+		return;
+	vigil_daemon_finish_flow(self,
+				 flow,
+				 self->config->default_action,
+				 VIGIL_REASON_DEFAULT,
+				 NULL);
+}
+
+static void
+vigil_daemon_name_flow(VigilDaemon *self, VigilFlow *flow)
+{
+	gint pid = flow->process != NULL ? (gint)vigil_process_get_pid(flow->process) : 0;
+
+	if (self->dns_cache == NULL || flow->host != NULL)
+		return;
+	flow->host = vigil_dns_cache_lookup_name(self->dns_cache,
+						 flow->packet.family,
+						 vigil_flow_remote(flow),
+						 pid);
+}
+
+static void
+vigil_daemon_attribution_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	VigilFlow *flow = user_data;
+	g_autoptr(GError) error = NULL;
+	VigilDaemon *self = flow->owner;
+
+	flow->process = vigil_attribution_lookup_finish(VIGIL_ATTRIBUTION(source), res, &error);
+	if (!self->started) {
+		vigil_flow_free(flow);
+		return;
+	}
+	vigil_daemon_name_flow(self, flow);
+	vigil_daemon_decide(self, flow);
+	vigil_flow_free(flow);
 }
 
 static void
 vigil_daemon_packet_cb(VigilNfqueue *queue, const VigilNfqueuePacket *qpacket, gpointer user_data)
 {
 	VigilDaemon *self = VIGIL_DAEMON(user_data);
-	VigilPacket packet;
-	VigilRuleQuery query = {0};
-	VigilRule *rule = NULL;
-	VigilReason reason = VIGIL_REASON_MODE;
-	VigilAction action;
-	g_autoptr(VigilEvent) event = NULL;
+	VigilFlow flow = {0};
 	g_autoptr(GError) error = NULL;
-	gboolean outbound = qpacket->hook != NF_INET_LOCAL_IN;
-	gint64 now_us;
+	gboolean need_scan = FALSE;
 
-	if (!vigil_packet_parse(qpacket->payload, qpacket->payload_len, &packet, &error)) {
+	if (!vigil_packet_parse(qpacket->payload, qpacket->payload_len, &flow.packet, &error)) {
 		/* a packet we cannot read cannot be attributed or matched: only monitor mode
 		 * lets it through */
 		self->malformed++;
@@ -253,46 +763,37 @@ vigil_daemon_packet_cb(VigilNfqueue *queue, const VigilNfqueuePacket *qpacket, g
 								       : VIGIL_ACTION_DENY);
 		return;
 	}
+	flow.packet_id = qpacket->packet_id;
+	flow.outbound = qpacket->hook != NF_INET_LOCAL_IN;
+	flow.uid_known = qpacket->uid_known;
+	flow.uid = qpacket->uid;
+	flow.ifindex = flow.outbound ? qpacket->outdev : qpacket->indev;
+	flow.time_us = g_get_real_time();
 
-	query.direction = outbound ? VIGIL_DIRECTION_OUT : VIGIL_DIRECTION_IN;
-	query.protocol = packet.protocol;
-	query.family = packet.family;
-	memcpy(query.addr, outbound ? packet.dst : packet.src, sizeof(query.addr));
-	query.port = packet.dport;
-	query.uid_known = qpacket->uid_known;
-	query.uid = qpacket->uid;
-	now_us = g_get_real_time();
-	query.now = now_us / G_USEC_PER_SEC;
-
-	action = vigil_daemon_decide(self, &query, &reason, &rule);
-	vigil_nfqueue_verdict(queue, qpacket->packet_id, action);
-
-	event = vigil_event_new();
-	event->time_us = now_us;
-	event->verdict = action;
-	event->reason = reason;
-	if (rule != NULL) {
-		event->rule_id = g_strdup(vigil_rule_get_id(rule));
-		vigil_rule_set_record_hit(self->rule_set, rule, query.now);
+	/* block-all needs to know nothing about the process */
+	if (self->attribution != NULL && self->mode != VIGIL_MODE_BLOCK_ALL) {
+		VigilFlowKey key;
+		vigil_flow_key_init_from_packet(&key, &flow.packet, flow.outbound);
+		key.uid_known = flow.uid_known;
+		key.uid = flow.uid;
+		key.ifindex = flow.ifindex;
+		flow.process = vigil_attribution_lookup(self->attribution, &key, &need_scan);
+		if (flow.process == NULL && need_scan) {
+			/* only this packet waits for the /proc scan; the queue goes on */
+			VigilFlow *waiting = vigil_flow_copy(&flow);
+			waiting->owner = g_object_ref(self);
+			vigil_attribution_lookup_async(self->attribution,
+						       &key,
+						       NULL,
+						       vigil_daemon_attribution_cb,
+						       waiting);
+			return;
+		}
 	}
-	event->direction = query.direction;
-	event->protocol = packet.protocol;
-	event->family = packet.family;
-	memcpy(event->src, packet.src, sizeof(event->src));
-	memcpy(event->dst, packet.dst, sizeof(event->dst));
-	event->has_ports =
-	    !packet.fragment && !packet.truncated &&
-	    (packet.protocol == VIGIL_PROTOCOL_TCP || packet.protocol == VIGIL_PROTOCOL_UDP ||
-	     packet.protocol == VIGIL_PROTOCOL_SCTP || packet.protocol == VIGIL_PROTOCOL_UDPLITE);
-	event->sport = packet.sport;
-	event->dport = packet.dport;
-	event->iface =
-	    g_strdup(vigil_daemon_lookup_iface(self, outbound ? qpacket->outdev : qpacket->indev));
-	event->uid_known = qpacket->uid_known;
-	event->uid = qpacket->uid;
-	if (qpacket->uid_known)
-		event->user = g_strdup(vigil_daemon_lookup_user(self, qpacket->uid));
-	vigil_daemon_emit_event(self, event);
+	vigil_daemon_name_flow(self, &flow);
+	vigil_daemon_decide(self, &flow);
+	g_clear_object(&flow.process);
+	g_free(flow.host);
 }
 
 static void
@@ -371,16 +872,63 @@ vigil_daemon_reload_rules(VigilDaemon *self, GError **error)
 	return TRUE;
 }
 
+static gint
+vigil_daemon_dns_pid_cb(const VigilDnsFlow *dns_flow, gpointer user_data)
+{
+	VigilDaemon *self = VIGIL_DAEMON(user_data);
+	g_autoptr(VigilProcess) process = NULL;
+	VigilFlowKey key = {0};
+	gboolean need_scan = FALSE;
+
+	/* whose lookup was it: the fast path only, a name is worth no /proc scan */
+	if (self->attribution == NULL)
+		return 0;
+	key.protocol = dns_flow->protocol;
+	key.family = dns_flow->family;
+	memcpy(key.local, dns_flow->client, sizeof(key.local));
+	memcpy(key.remote, dns_flow->server, sizeof(key.remote));
+	key.local_port = dns_flow->client_port;
+	key.remote_port = dns_flow->server_port;
+	process = vigil_attribution_lookup(self->attribution, &key, &need_scan);
+	return process != NULL ? (gint)vigil_process_get_pid(process) : 0;
+}
+
 gboolean
 vigil_daemon_start(VigilDaemon *self, GError **error)
 {
 	g_autofree gchar *rules_path = vigil_config_get_rules_path(self->config);
+	g_autoptr(GError) error_local = NULL;
 
 	g_return_val_if_fail(VIGIL_IS_DAEMON(self), FALSE);
 
 	self->store = vigil_rule_store_new(rules_path, self->config->dropin_dir);
 	if (!vigil_daemon_reload_rules(self, error))
 		return FALSE;
+
+	/* attribution, names and the live table make verdicts better but are not needed for
+	 * filtering: without them vigild says "unknown" and goes on */
+	self->attribution = vigil_attribution_new();
+	if (!vigil_attribution_start(self->attribution, &error_local)) {
+		g_warning("cannot attribute connections to processes: %s", error_local->message);
+		g_clear_error(&error_local);
+		g_clear_object(&self->attribution);
+	}
+	self->dns_cache = vigil_dns_cache_new(65536);
+	self->dns_capture = vigil_dns_capture_new(self->dns_cache);
+	vigil_dns_capture_set_pid_func(self->dns_capture, vigil_daemon_dns_pid_cb, self, NULL);
+	if (!vigil_dns_capture_start(self->dns_capture, &error_local)) {
+		g_warning("cannot watch DNS answers, connections get no host names: %s",
+			  error_local->message);
+		g_clear_error(&error_local);
+	}
+	self->connections = vigil_connection_table_new(65536);
+	vigil_connection_table_set_dns_cache(self->connections, self->dns_cache);
+	self->conntrack = vigil_nl_conntrack_new(self->connections);
+	if (!vigil_nl_conntrack_start(self->conntrack, &error_local)) {
+		g_warning("cannot follow connections through conntrack: %s", error_local->message);
+		g_clear_error(&error_local);
+		g_clear_object(&self->conntrack);
+	}
 
 	/* the queue listens before the table sends to it, so no packet waits on nobody */
 	self->queue = vigil_nfqueue_new(self->config->queue_num);
@@ -414,6 +962,10 @@ vigil_daemon_stop(VigilDaemon *self)
 		g_warning("failed to remove table inet vigil: %s", error->message);
 	if (self->queue != NULL)
 		vigil_nfqueue_close(self->queue);
+	if (self->dns_capture != NULL)
+		vigil_dns_capture_stop(self->dns_capture);
+	if (self->conntrack != NULL)
+		vigil_nl_conntrack_stop(self->conntrack);
 	if (self->print_fd >= 0)
 		vigil_daemon_print_flush(self);
 }
@@ -484,6 +1036,349 @@ vigil_daemon_get_recent_events(VigilDaemon *self, guint max)
 	return events;
 }
 
+void
+vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
+{
+	g_set_object(&self->agents, agents);
+}
+
+VigilConnectionTable *
+vigil_daemon_get_connection_table(VigilDaemon *self)
+{
+	return self->connections;
+}
+
+static gboolean
+vigil_daemon_connection_visible(VigilConnection *connection,
+				guint32 uid,
+				gboolean all,
+				const gchar *app)
+{
+	if (!all && (connection->uid != uid || !connection->attributed))
+		return FALSE;
+	if (app != NULL && g_strcmp0(connection->exe, app) != 0 &&
+	    g_strcmp0(connection->app_id, app) != 0)
+		return FALSE;
+	return TRUE;
+}
+
+/* what GetConnections() returns: a user sees only their own processes' connections */
+GVariant *
+vigil_daemon_get_connections(VigilDaemon *self, guint32 uid, gboolean all, const gchar *app)
+{
+	g_autoptr(GPtrArray) snapshot = NULL;
+	GVariantBuilder builder;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+	if (self->connections != NULL) {
+		snapshot = vigil_connection_table_get_snapshot(self->connections, FALSE);
+		for (guint i = 0; i < snapshot->len; i++) {
+			VigilConnection *connection = g_ptr_array_index(snapshot, i);
+			if (vigil_daemon_connection_visible(connection, uid, all, app))
+				g_variant_builder_add_value(
+				    &builder,
+				    vigil_connection_to_variant(connection));
+		}
+	}
+	return g_variant_builder_end(&builder);
+}
+
+GVariant *
+vigil_daemon_get_apps(VigilDaemon *self, guint32 uid, gboolean all)
+{
+	g_autoptr(GPtrArray) apps = NULL;
+	GVariantBuilder builder;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+	if (self->connections != NULL) {
+		apps = vigil_connection_table_get_apps(self->connections);
+		for (guint i = 0; i < apps->len; i++) {
+			VigilAppTotals *totals = g_ptr_array_index(apps, i);
+			if (all || totals->uid == uid)
+				g_variant_builder_add_value(&builder,
+							    vigil_app_totals_to_variant(totals));
+		}
+	}
+	return g_variant_builder_end(&builder);
+}
+
+VigilAction
+vigil_daemon_get_default_action(VigilDaemon *self)
+{
+	return self->config->default_action;
+}
+
+gboolean
+vigil_daemon_set_default_action(VigilDaemon *self, VigilAction action, GError **error)
+{
+	if (action != VIGIL_ACTION_ALLOW && action != VIGIL_ACTION_DENY &&
+	    action != VIGIL_ACTION_REJECT) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_ARGUMENT,
+				    "the default action is allow, deny or reject");
+		return FALSE;
+	}
+	self->config->default_action = action;
+	g_message("default action is now %s", vigil_action_to_string(action));
+	return TRUE;
+}
+
+guint
+vigil_daemon_get_prompt_timeout(VigilDaemon *self)
+{
+	return self->config->prompt_timeout;
+}
+
+GVariant *
+vigil_daemon_get_stats(VigilDaemon *self)
+{
+	GVariantBuilder builder;
+	guint64 overruns = self->queue != NULL ? vigil_nfqueue_get_overruns(self->queue) : 0;
+	guint64 queued = self->queue != NULL ? vigil_nfqueue_get_received(self->queue) : 0;
+	guint64 malformed = self->malformed;
+
+	if (self->queue != NULL)
+		malformed += vigil_nfqueue_get_malformed(self->queue);
+	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&builder, "{sv}", "queued", g_variant_new_uint64(queued));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "allowed",
+			      g_variant_new_uint64(self->counters[VIGIL_ACTION_ALLOW]));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "denied",
+			      g_variant_new_uint64(self->counters[VIGIL_ACTION_DENY]));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "rejected",
+			      g_variant_new_uint64(self->counters[VIGIL_ACTION_REJECT]));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "prompts",
+			      g_variant_new_uint64(self->prompts_asked));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "prompt-timeouts",
+			      g_variant_new_uint64(self->prompt_timeouts));
+	g_variant_builder_add(&builder, "{sv}", "queue-overruns", g_variant_new_uint64(overruns));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "malformed-packets",
+			      g_variant_new_uint64(malformed));
+	g_variant_builder_add(&builder, "{sv}", "started", g_variant_new_int64(self->started_time));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "queue-backend",
+			      g_variant_new_string(vigil_nft_backend_get_queue_kind_in_use(
+						       self->backend) == VIGIL_NFT_QUEUE_KIND_NATIVE
+						       ? "queue"
+						       : "xt-nfqueue"));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "rules",
+			      g_variant_new_uint32(vigil_rule_set_get_size(self->rule_set)));
+	return g_variant_builder_end(&builder);
+}
+
+static void
+vigil_daemon_emit_rules_changed(VigilDaemon *self, const gchar *const *ids)
+{
+	g_signal_emit(self, signals[SIGNAL_RULES_CHANGED], 0, ids);
+	vigil_daemon_schedule_expiry(self);
+}
+
+gboolean
+vigil_daemon_save_rules(VigilDaemon *self, gboolean force, GError **error)
+{
+	return vigil_rule_store_save(self->store,
+				     self->rule_set,
+				     force ? VIGIL_RULE_STORE_SAVE_FORCE
+					   : VIGIL_RULE_STORE_SAVE_NONE,
+				     error);
+}
+
+/* a change that cannot be saved is undone, so memory and disk never disagree */
+gchar *
+vigil_daemon_add_rule(VigilDaemon *self, VigilRule *rule, GError **error)
+{
+	g_autofree gchar *id = NULL;
+	const gchar *ids[] = {NULL, NULL};
+
+	if (vigil_rule_get_origin(rule) == VIGIL_ORIGIN_MANAGED) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_READ_ONLY,
+				    "managed rules come only from drop-in files");
+		return NULL;
+	}
+	if (vigil_rule_get_created(rule) == 0)
+		vigil_rule_set_created(rule, g_get_real_time() / G_USEC_PER_SEC);
+	if (vigil_rule_get_id(rule) == NULL ||
+	    vigil_rule_set_get(self->rule_set, vigil_rule_get_id(rule)) != NULL) {
+		g_autofree gchar *new_id = vigil_rule_generate_id();
+		vigil_rule_set_id(rule, new_id);
+	}
+	if (!vigil_rule_set_add(self->rule_set, rule, error))
+		return NULL;
+	id = g_strdup(vigil_rule_get_id(rule));
+	if (vigil_rule_get_lifetime(rule) != VIGIL_LIFETIME_ONCE &&
+	    !vigil_daemon_save_rules(self, FALSE, error)) {
+		vigil_rule_set_remove(self->rule_set, id, NULL);
+		return NULL;
+	}
+	ids[0] = id;
+	g_info("rule %s added", id);
+	vigil_daemon_emit_rules_changed(self, ids);
+	return g_steal_pointer(&id);
+}
+
+gboolean
+vigil_daemon_update_rule(VigilDaemon *self, const gchar *id, GVariant *changes, GError **error)
+{
+	VigilRule *old = vigil_rule_set_get(self->rule_set, id);
+	g_autoptr(VigilRule) saved = NULL;
+	g_autoptr(VigilRule) rule = NULL;
+	const gchar *ids[] = {id, NULL};
+
+	if (old == NULL) {
+		g_set_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND, "no rule %s", id);
+		return FALSE;
+	}
+	if (vigil_rule_is_read_only(old)) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_READ_ONLY,
+			    "rule %s is a managed drop-in from %s",
+			    id,
+			    vigil_rule_get_source(old) != NULL ? vigil_rule_get_source(old) : "?");
+		return FALSE;
+	}
+	saved = g_object_ref(old);
+	rule = vigil_rule_copy(old);
+	if (!vigil_rule_update_from_variant(rule, changes, error))
+		return FALSE;
+	if (g_strcmp0(vigil_rule_get_id(rule), id) != 0 ||
+	    vigil_rule_get_origin(rule) == VIGIL_ORIGIN_MANAGED) {
+		g_set_error_literal(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_RULE,
+				    "the id and a managed origin cannot be changed");
+		return FALSE;
+	}
+	if (!vigil_rule_set_replace(self->rule_set, rule, error))
+		return FALSE;
+	if (!vigil_daemon_save_rules(self, FALSE, error)) {
+		vigil_rule_set_replace(self->rule_set, saved, NULL);
+		return FALSE;
+	}
+	vigil_daemon_emit_rules_changed(self, ids);
+	return TRUE;
+}
+
+gboolean
+vigil_daemon_remove_rule(VigilDaemon *self, const gchar *id, GError **error)
+{
+	VigilRule *old = vigil_rule_set_get(self->rule_set, id);
+	g_autoptr(VigilRule) saved = NULL;
+	const gchar *ids[] = {id, NULL};
+
+	if (old == NULL) {
+		g_set_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND, "no rule %s", id);
+		return FALSE;
+	}
+	if (vigil_rule_is_read_only(old)) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_READ_ONLY,
+			    "rule %s is a managed drop-in from %s",
+			    id,
+			    vigil_rule_get_source(old) != NULL ? vigil_rule_get_source(old) : "?");
+		return FALSE;
+	}
+	saved = g_object_ref(old);
+	if (!vigil_rule_set_remove(self->rule_set, id, error))
+		return FALSE;
+	if (!vigil_daemon_save_rules(self, FALSE, error)) {
+		vigil_rule_set_add(self->rule_set, saved, NULL);
+		return FALSE;
+	}
+	vigil_daemon_emit_rules_changed(self, ids);
+	return TRUE;
+}
+
+/* returns the new ids; rules that could not be imported are in @problems */
+GPtrArray *
+vigil_daemon_import_rules(VigilDaemon *self,
+			  const gchar *format,
+			  const gchar *contents,
+			  GPtrArray *problems,
+			  GError **error)
+{
+	g_autoptr(GPtrArray) rules = NULL;
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	if (g_strcmp0(format, "opensnitch") == 0) {
+		rules = vigil_rule_import_opensnitch(contents, -1, "import", problems, error);
+	} else if (g_strcmp0(format, "vigil") == 0) {
+		rules = vigil_rule_import_vigil(contents, -1, "import", problems, error);
+	} else {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "unknown import format '%s': use vigil or opensnitch",
+			    format);
+		return NULL;
+	}
+	if (rules == NULL)
+		return NULL;
+	for (guint i = 0; i < rules->len; i++) {
+		VigilRule *rule = g_ptr_array_index(rules, i);
+		g_autoptr(GError) error_local = NULL;
+
+		if (vigil_rule_get_id(rule) == NULL ||
+		    vigil_rule_set_get(self->rule_set, vigil_rule_get_id(rule)) != NULL) {
+			g_autofree gchar *new_id = vigil_rule_generate_id();
+			vigil_rule_set_id(rule, new_id);
+		}
+		if (vigil_rule_get_created(rule) == 0)
+			vigil_rule_set_created(rule, now);
+		if (!vigil_rule_set_add(self->rule_set, rule, &error_local)) {
+			g_ptr_array_add(problems, g_strdup(error_local->message));
+			continue;
+		}
+		g_ptr_array_add(ids, g_strdup(vigil_rule_get_id(rule)));
+	}
+	if (ids->len > 0 && !vigil_daemon_save_rules(self, FALSE, error)) {
+		for (guint i = 0; i < ids->len; i++)
+			vigil_rule_set_remove(self->rule_set, g_ptr_array_index(ids, i), NULL);
+		return NULL;
+	}
+	if (ids->len > 0) {
+		g_ptr_array_add(ids, NULL);
+		vigil_daemon_emit_rules_changed(self, (const gchar *const *)ids->pdata);
+		g_ptr_array_remove_index(ids, ids->len - 1);
+	}
+	return g_steal_pointer(&ids);
+}
+
+gchar *
+vigil_daemon_export_rules(VigilDaemon *self, gboolean include_managed)
+{
+	g_autoptr(GPtrArray) all = vigil_rule_set_get_rules(self->rule_set);
+	g_autoptr(GPtrArray) rules = g_ptr_array_new();
+
+	for (guint i = 0; i < all->len; i++) {
+		VigilRule *rule = g_ptr_array_index(all, i);
+		if (!include_managed && vigil_rule_is_read_only(rule))
+			continue;
+		g_ptr_array_add(rules, rule);
+	}
+	return vigil_rule_store_export(rules);
+}
+
 static void
 vigil_daemon_dispose(GObject *object)
 {
@@ -491,9 +1386,17 @@ vigil_daemon_dispose(GObject *object)
 
 	vigil_daemon_stop(self);
 	g_clear_handle_id(&self->expiry_id, g_source_remove);
+	g_clear_handle_id(&self->batch_id, g_source_remove);
 	g_clear_handle_id(&self->print_idle_id, g_source_remove);
 	g_clear_handle_id(&self->print_watch_id, g_source_remove);
+	g_hash_table_remove_all(self->prompts);
+	g_clear_object(&self->agents);
 	g_clear_object(&self->queue);
+	g_clear_object(&self->attribution);
+	g_clear_object(&self->dns_capture);
+	g_clear_object(&self->dns_cache);
+	g_clear_object(&self->conntrack);
+	g_clear_object(&self->connections);
 	g_clear_object(&self->backend);
 	g_clear_object(&self->store);
 	g_clear_object(&self->rule_set);
@@ -509,6 +1412,8 @@ vigil_daemon_finalize(GObject *object)
 	g_hash_table_unref(self->iface_names);
 	g_hash_table_unref(self->user_names);
 	g_string_free(self->print_pending, TRUE);
+	g_ptr_array_unref(self->batch);
+	g_hash_table_unref(self->prompts);
 	vigil_config_free(self->config);
 	G_OBJECT_CLASS(vigil_daemon_parent_class)->finalize(object);
 }
@@ -519,16 +1424,43 @@ vigil_daemon_class_init(VigilDaemonClass *klass)
 	GObjectClass *object_class = G_OBJECT_CLASS(klass);
 	object_class->dispose = vigil_daemon_dispose;
 	object_class->finalize = vigil_daemon_finalize;
+
+	/* a batch of verdicts (GPtrArray of VigilEvent), at most every 250 ms */
+	signals[SIGNAL_EVENTS] = g_signal_new("events",
+					      G_TYPE_FROM_CLASS(klass),
+					      G_SIGNAL_RUN_LAST,
+					      0,
+					      NULL,
+					      NULL,
+					      NULL,
+					      G_TYPE_NONE,
+					      1,
+					      G_TYPE_PTR_ARRAY);
+	/* ids of rules added, changed or removed */
+	signals[SIGNAL_RULES_CHANGED] = g_signal_new("rules-changed",
+						     G_TYPE_FROM_CLASS(klass),
+						     G_SIGNAL_RUN_LAST,
+						     0,
+						     NULL,
+						     NULL,
+						     NULL,
+						     G_TYPE_NONE,
+						     1,
+						     G_TYPE_STRV);
 }
 
 static void
 vigil_daemon_init(VigilDaemon *self)
 {
 	g_queue_init(&self->recent);
-	self->iface_names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-	self->user_names = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	self->iface_names = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->user_names = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->print_fd = -1;
 	self->print_pending = g_string_new(NULL);
+	self->batch = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_event_unref);
+	self->prompts =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)vigil_prompt_free);
+	self->started_time = g_get_real_time() / G_USEC_PER_SEC;
 	self->rule_set = vigil_rule_set_new();
 }
 

@@ -7,7 +7,9 @@
 
 #include <gio/gio.h>
 
+#include "vigil-agent-manager.h"
 #include "vigil-config.h"
+#include "vigil-connection-table.h"
 #include "vigil-event.h"
 #include "vigil-nft-backend.h"
 #include "vigil-rule-set.h"
@@ -35,5 +37,37 @@ void
 vigil_daemon_set_print_events_fd(VigilDaemon *self, gint fd);
 GPtrArray *
 vigil_daemon_get_recent_events(VigilDaemon *self, guint max);
+VigilAction
+vigil_daemon_get_default_action(VigilDaemon *self);
+gboolean
+vigil_daemon_set_default_action(VigilDaemon *self, VigilAction action, GError **error);
+guint
+vigil_daemon_get_prompt_timeout(VigilDaemon *self);
+GVariant *
+vigil_daemon_get_stats(VigilDaemon *self);
+gchar *
+vigil_daemon_add_rule(VigilDaemon *self, VigilRule *rule, GError **error);
+gboolean
+vigil_daemon_update_rule(VigilDaemon *self, const gchar *id, GVariant *changes, GError **error);
+gboolean
+vigil_daemon_remove_rule(VigilDaemon *self, const gchar *id, GError **error);
+GPtrArray *
+vigil_daemon_import_rules(VigilDaemon *self,
+			  const gchar *format,
+			  const gchar *contents,
+			  GPtrArray *problems,
+			  GError **error);
+gchar *
+vigil_daemon_export_rules(VigilDaemon *self, gboolean include_managed);
+gboolean
+vigil_daemon_save_rules(VigilDaemon *self, gboolean force, GError **error);
+void
+vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents);
+VigilConnectionTable *
+vigil_daemon_get_connection_table(VigilDaemon *self);
+GVariant *
+vigil_daemon_get_connections(VigilDaemon *self, guint32 uid, gboolean all, const gchar *app);
+GVariant *
+vigil_daemon_get_apps(VigilDaemon *self, guint32 uid, gboolean all);
 
 G_END_DECLS

@@ -27,13 +27,13 @@ typedef struct {
 	guint16 sport;
 	guint16 dport;
 	gchar *host;
-	gchar *iface;
+	const gchar *iface; /* interned */
 	guint32 pid;
 	gchar *exe;
 	gchar *cmdline;
 	gboolean uid_known;
 	guint32 uid;
-	gchar *user;
+	const gchar *user; /* interned */
 	gchar *app_id;
 	gchar *unit;
 	/*< private >*/
