@@ -73,6 +73,7 @@ typedef struct {
 	GArray *lines;	     /* of guint, the start line of each of @rules */
 	GPtrArray *problems; /* of gchar* */
 	GArray *deferred;    /* of VigilParseElement */
+	guint n_elements;
 } VigilParseBatch;
 
 typedef struct {
@@ -392,6 +393,21 @@ vigil_parse_context_find_flaw(VigilParseContext *ctx, guint start, guint end)
 	return found;
 }
 
+/* "10-site.json", element 3 -> "10-site:3" */
+static gchar *
+vigil_parse_dropin_id(const gchar *filename, guint n)
+{
+	g_autofree gchar *basename = g_path_get_basename(filename);
+	GString *id = g_string_new(NULL);
+
+	if (g_str_has_suffix(basename, ".json"))
+		basename[strlen(basename) - strlen(".json")] = '\0';
+	for (const gchar *p = basename; *p != '\0' && id->len < 100; p++)
+		g_string_append_c(id, g_ascii_isalnum(*p) || strchr("-_.", *p) != NULL ? *p : '_');
+	g_string_append_printf(id, ":%u", n);
+	return g_string_free(id, FALSE);
+}
+
 static void
 vigil_parse_context_add_element(VigilParseContext *ctx,
 				VigilParseBatch *batch,
@@ -403,6 +419,7 @@ vigil_parse_context_add_element(VigilParseContext *ctx,
 	g_autoptr(VigilRule) rule = NULL;
 	g_autoptr(GError) error_local = NULL;
 
+	batch->n_elements++;
 	if (ctx->flaws->len > 0)
 		flaw = vigil_parse_context_find_flaw(ctx, start, end);
 	if (flaw != NULL) {
@@ -444,6 +461,12 @@ vigil_parse_context_add_element(VigilParseContext *ctx,
 	case VIGIL_PARSE_MODE_DROPIN:
 		vigil_rule_set_origin(rule, VIGIL_ORIGIN_MANAGED);
 		vigil_rule_set_source(rule, ctx->filename);
+		/* hand-written rules may have no id: give one that stays the same on reload */
+		if (vigil_rule_get_id(rule) == NULL) {
+			g_autofree gchar *id =
+			    vigil_parse_dropin_id(ctx->filename, batch->n_elements);
+			vigil_rule_set_id(rule, id);
+		}
 		break;
 	default:
 		g_assert_not_reached();

@@ -64,7 +64,9 @@ G_DECLARE_FINAL_TYPE(VigilRuleStore, vigil_rule_store, VIGIL, RULE_STORE, GObjec
  * Drop-ins (`/etc/vigil/rules.d/<name>.json`, read in name order) are the administrator's:
  * their rules load with origin %VIGIL_ORIGIN_MANAGED whatever the file says, their
  * source is the file, vigil_rule_is_read_only() is %TRUE for them, so the daemon refuses
- * UpdateRule and RemoveRule on them, and the store never writes them.
+ * UpdateRule and RemoveRule on them, and the store never writes them. A drop-in rule
+ * without an id gets `<file name without .json>:<n>`, n counting the elements of its
+ * "rules" from 1, so that it keeps its id from one load to the next.
  *
  * Loading never gives up on a file because of one bad rule: each bad rule, and each file
  * that cannot be used at all, is one line in the problems array, `FILE:LINE: reason`

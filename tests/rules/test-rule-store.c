@@ -917,7 +917,8 @@ test_rule_store_dropins(Fixture *fixture, gconstpointer user_data)
 	test_write_file(
 	    second,
 	    "{\"version\": 1, \"rules\": [{\"id\": \"m-1\", \"action\": \"allow\"},\n"
-	    "  {\"id\": \"m-2\", \"action\": \"reject\", \"host\": \"*.example.com\"}]}",
+	    "  {\"id\": \"m-2\", \"action\": \"reject\", \"host\": \"*.example.com\"},\n"
+	    "  {\"action\": \"deny\", \"unit\": \"x.service\"}]}",
 	    -1);
 	test_write_file(broken, "{\"version\": 1, \"rules\": [", -1);
 	g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
@@ -936,7 +937,10 @@ test_rule_store_dropins(Fixture *fixture, gconstpointer user_data)
 
 	/* problems in drop-ins do not make the rules file broken */
 	g_assert_false(vigil_rule_store_is_broken(store));
-	g_assert_cmpuint(vigil_rule_set_get_size(set), ==, 4);
+	g_assert_cmpuint(vigil_rule_set_get_size(set), ==, 5);
+	rule = vigil_rule_set_get(set, "20-second:3");
+	g_assert_nonnull(rule);
+	g_assert_cmpstr(vigil_rule_get_unit(rule), ==, "x.service");
 	rule = vigil_rule_set_get(set, "m-1");
 	g_assert_nonnull(rule);
 	g_assert_cmpint(vigil_rule_get_origin(rule), ==, VIGIL_ORIGIN_MANAGED);
