@@ -23,5 +23,5 @@ rc=0
 meson test -C "$builddir" --print-errorlogs --num-processes "${VIGIL_TEST_JOBS:-2}" "$@" || rc=$?
 
 # every suite that exists is required; dbus and gui join this list as they land
-/usr/bin/python3 tools/test-summary.py "$builddir/meson-logs/testlog.json" unit netns lint || rc=1
+/usr/bin/python3 tools/test-summary.py "$builddir/meson-logs/testlog.json" unit dbus netns lint || rc=1
 exit $rc

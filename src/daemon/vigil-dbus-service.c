@@ -105,8 +105,11 @@ vigil_dbus_service_uid_cb(GObject *source, GAsyncResult *res, gpointer user_data
 		return;
 	}
 	if (call->action_id != NULL) {
-		vigil_polkit_check_async(call->invocation,
-					 call->action_id,
+		/* read the fields before the call takes ownership: argument order is unspecified */
+		GDBusMethodInvocation *invocation = call->invocation;
+		const gchar *action_id = call->action_id;
+		vigil_polkit_check_async(invocation,
+					 action_id,
 					 NULL,
 					 vigil_dbus_service_polkit_cb,
 					 g_steal_pointer(&call));
@@ -609,6 +612,7 @@ vigil_dbus_service_register_uid_cb(GObject *source, GAsyncResult *res, gpointer 
 {
 	g_autoptr(VigilRegisterHelper) helper = user_data;
 	g_autoptr(GError) error = NULL;
+	GDBusMethodInvocation *invocation;
 
 	if (!vigil_polkit_get_caller_uid_finish(res, &helper->uid, &error)) {
 		vigil_dbus_service_return_error(helper->invocation, g_steal_pointer(&error));
@@ -616,7 +620,8 @@ vigil_dbus_service_register_uid_cb(GObject *source, GAsyncResult *res, gpointer 
 	}
 	/* any user may answer for their own processes; answering for the system and for other
 	 * users is what polkit decides, once, at registration */
-	vigil_polkit_check_async(helper->invocation,
+	invocation = helper->invocation;
+	vigil_polkit_check_async(invocation,
 				 VIGIL_POLKIT_ACTION_ANSWER_SYSTEM_PROMPTS,
 				 NULL,
 				 vigil_dbus_service_register_polkit_cb,
