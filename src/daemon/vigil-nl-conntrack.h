@@ -22,6 +22,8 @@ VigilNlConntrack *
 vigil_nl_conntrack_new(VigilConnectionTable *table);
 void
 vigil_nl_conntrack_set_receive_buffer(VigilNlConntrack *self, guint bytes);
+void
+vigil_nl_conntrack_set_refresh_interval(VigilNlConntrack *self, guint seconds);
 gboolean
 vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error);
 void

@@ -12,6 +12,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "vigil-nl-conntrack.h"
 #include "vigil-test-netns.h"
@@ -360,6 +361,38 @@ test_conntrack_udp6(Fixture *fixture, gconstpointer data)
 	g_assert_cmpuint(bytes_in, ==, a->bytes_reply + b->bytes_reply);
 }
 
+typedef struct {
+	VigilConnection *connection;
+	guint64 bytes;
+} Growth;
+
+static gboolean
+grown_cb(gpointer user_data)
+{
+	Growth *growth = user_data;
+
+	return growth->connection->bytes_orig >= growth->bytes;
+}
+
+/* with a refresh interval, counters grow without anyone asking for a dump */
+static void
+test_conntrack_refresh_interval(Fixture *fixture, gconstpointer data)
+{
+	VigilConntrackTuple tuple;
+	g_autoptr(GSocket) socket = client_socket(4, FALSE, 0, &tuple);
+	Growth growth = {NULL, 0};
+
+	vigil_nl_conntrack_set_refresh_interval(fixture->listener, 1);
+	client_connect(socket, 4);
+	client_echo(socket, FALSE, 1000);
+	growth.connection = wait_for(fixture, &tuple, FALSE);
+	client_echo(socket, FALSE, 5000);
+	growth.bytes = 6 * 1028;
+	g_assert_true(vigil_test_wait_until(grown_cb, &growth, WAIT_MS));
+	g_assert_cmpuint(growth.connection->packets_orig, ==, 6);
+	vigil_nl_conntrack_set_refresh_interval(fixture->listener, 0);
+}
+
 /* destroy events close entries with their final counters and report them removed */
 static void
 test_conntrack_destroy(Fixture *fixture, gconstpointer data)
@@ -498,6 +531,40 @@ test_conntrack_bound(Fixture *fixture, gconstpointer data)
 	g_test_message("3000 flows in %.1f ms", (gdouble)(g_get_monotonic_time() - start) / 1000);
 }
 
+static gdouble
+timeval_ms(const struct timeval *tv)
+{
+	return (gdouble)tv->tv_sec * 1000 + (gdouble)tv->tv_usec / 1000;
+}
+
+/* what a refresh of known entries costs the main loop */
+static void
+test_conntrack_dump_cost(Fixture *fixture, gconstpointer data)
+{
+	FlowCount count = {fixture, 5000};
+	struct rusage before;
+	struct rusage after;
+	gint64 start;
+	gdouble elapsed;
+
+	make_flows(40000, 5000);
+	g_assert_true(vigil_test_wait_until(flows_seen_cb, &count, WAIT_MS));
+	refresh(fixture);
+	getrusage(RUSAGE_SELF, &before);
+	start = g_get_monotonic_time();
+	refresh(fixture);
+	elapsed = (gdouble)(g_get_monotonic_time() - start);
+	getrusage(RUSAGE_SELF, &after);
+	g_assert_cmpuint(count_flows(fixture, ECHO_PORT), ==, 5000);
+	g_test_message(
+	    "a dump of 5000 known entries: %.1f ms (%.2f us per entry), CPU user %.1f ms, "
+	    "kernel %.1f ms",
+	    elapsed / 1000,
+	    elapsed / 5000,
+	    timeval_ms(&after.ru_utime) - timeval_ms(&before.ru_utime),
+	    timeval_ms(&after.ru_stime) - timeval_ms(&before.ru_stime));
+}
+
 gint
 main(gint argc, gchar **argv)
 {
@@ -537,10 +604,14 @@ main(gint argc, gchar **argv)
 	fixtured_test("/vigil/daemon/conntrack/netns/accounting", NULL, test_conntrack_accounting);
 	fixtured_test("/vigil/daemon/conntrack/netns/tcp", NULL, test_conntrack_tcp);
 	fixtured_test("/vigil/daemon/conntrack/netns/udp6", NULL, test_conntrack_udp6);
+	fixtured_test("/vigil/daemon/conntrack/netns/refresh-interval",
+		      NULL,
+		      test_conntrack_refresh_interval);
 	fixtured_test("/vigil/daemon/conntrack/netns/destroy", NULL, test_conntrack_destroy);
 	fixtured_test("/vigil/daemon/conntrack/netns/resync", NULL, test_conntrack_resync);
 	fixtured_test("/vigil/daemon/conntrack/netns/overrun", &overrun, test_conntrack_overrun);
 	fixtured_test("/vigil/daemon/conntrack/netns/bound", &bound, test_conntrack_bound);
+	fixtured_test("/vigil/daemon/conntrack/netns/dump-cost", NULL, test_conntrack_dump_cost);
 	rc = g_test_run();
 	g_clear_pointer(&net, vigil_test_net_free);
 	return rc;
