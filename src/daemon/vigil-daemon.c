@@ -1179,6 +1179,12 @@ vigil_daemon_get_stats(VigilDaemon *self)
 			      "{sv}",
 			      "rules",
 			      g_variant_new_uint32(vigil_rule_set_get_size(self->rule_set)));
+	if (self->connections != NULL)
+		g_variant_builder_add(
+		    &builder,
+		    "{sv}",
+		    "connections",
+		    g_variant_new_uint32(vigil_connection_table_get_n_live(self->connections)));
 	return g_variant_builder_end(&builder);
 }
 
