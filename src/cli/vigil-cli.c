@@ -876,6 +876,22 @@ vigil_cli_quit_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void
+vigil_cli_subscribe_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	VigilCli *self = VIGIL_CLI(user_data);
+	g_autoptr(GError) error = NULL;
+
+	/* without a subscription vigild sends no events: following would show nothing */
+	if (!vigil_dbus_daemon1_call_subscribe_finish(VIGIL_DBUS_DAEMON1(source), res, &error)) {
+		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+			return;
+		if (self->loop_error == NULL)
+			self->loop_error = g_steal_pointer(&error);
+		g_main_loop_quit(self->loop);
+	}
+}
+
 static gboolean
 vigil_cli_follow_events(VigilCli *self, guint max, GError **error)
 {
@@ -889,6 +905,11 @@ vigil_cli_follow_events(VigilCli *self, guint max, GError **error)
 			 "notify::g-name-owner",
 			 G_CALLBACK(vigil_cli_name_owner_cb),
 			 self);
+	vigil_dbus_daemon1_call_subscribe(self->proxy,
+					  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0),
+					  self->cancellable,
+					  vigil_cli_subscribe_cb,
+					  self);
 	if (max > 0 || self->opt_count < 0) {
 		vigil_dbus_daemon1_call_get_recent_events(self->proxy,
 							  max,

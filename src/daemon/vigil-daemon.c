@@ -1042,6 +1042,25 @@ vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
 	g_set_object(&self->agents, agents);
 }
 
+/* counters of long connections move only with conntrack dumps: refresh them every 2 s
+ * while someone watches, and not at all when nobody does */
+void
+vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
+{
+	if (self->conntrack != NULL)
+		vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
+}
+
+/* a one-off refresh, for callers that poll (the next answer carries fresh counters) */
+void
+vigil_daemon_refresh_connections(VigilDaemon *self)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (self->conntrack != NULL && !vigil_nl_conntrack_dump(self->conntrack, &error))
+		g_debug("cannot refresh connections: %s", error->message);
+}
+
 VigilConnectionTable *
 vigil_daemon_get_connection_table(VigilDaemon *self)
 {

@@ -65,6 +65,10 @@ void
 vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents);
 VigilConnectionTable *
 vigil_daemon_get_connection_table(VigilDaemon *self);
+void
+vigil_daemon_set_watched(VigilDaemon *self, gboolean watched);
+void
+vigil_daemon_refresh_connections(VigilDaemon *self);
 GVariant *
 vigil_daemon_get_connections(VigilDaemon *self, guint32 uid, gboolean all, const gchar *app);
 GVariant *

@@ -192,6 +192,7 @@ vigil_dbus_service_run_get_connections(VigilDBusService *self,
 	const gchar *app = NULL;
 
 	g_variant_lookup(options, "app", "&s", &app);
+	vigil_daemon_refresh_connections(self->daemon);
 	vigil_dbus_daemon1_complete_get_connections(
 	    self->skeleton,
 	    invocation,
@@ -676,12 +677,19 @@ vigil_subscriber_free(VigilSubscriber *subscriber)
 }
 
 static void
+vigil_dbus_service_update_watched(VigilDBusService *self)
+{
+	vigil_daemon_set_watched(self->daemon, g_hash_table_size(self->subscribers) > 0);
+}
+
+static void
 vigil_dbus_service_subscriber_vanished_cb(GDBusConnection *connection,
 					  const gchar *name,
 					  gpointer user_data)
 {
 	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
 	g_hash_table_remove(self->subscribers, name);
+	vigil_dbus_service_update_watched(self);
 }
 
 static void
@@ -706,6 +714,7 @@ vigil_dbus_service_run_subscribe(VigilDBusService *self,
 					   self,
 					   NULL);
 	g_hash_table_replace(self->subscribers, subscriber->sender, subscriber);
+	vigil_dbus_service_update_watched(self);
 	vigil_dbus_daemon1_complete_subscribe(self->skeleton, invocation);
 }
 
@@ -730,6 +739,7 @@ vigil_dbus_service_handle_unsubscribe(VigilDBusDaemon1 *object,
 {
 	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
 	g_hash_table_remove(self->subscribers, g_dbus_method_invocation_get_sender(invocation));
+	vigil_dbus_service_update_watched(self);
 	vigil_dbus_daemon1_complete_unsubscribe(object, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

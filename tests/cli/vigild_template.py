@@ -196,6 +196,21 @@ def record_auth(self, method, message):
     self.auth_flags.append((method, bool(message.get_allow_interactive_authorization())))
 
 
+@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='')
+def Subscribe(self, options):
+    self.subscribed = True
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='', out_signature='')
+def Unsubscribe(self):
+    self.subscribed = False
+
+
+@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='')
+def SaveRules(self, options):
+    pass
+
+
 @dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='aa{sv}')
 def GetConnections(self, options):
     connections = fixture_connections(self.fixture_now)

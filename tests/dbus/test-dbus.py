@@ -559,6 +559,15 @@ class DBusTest(unittest.TestCase):
         events = [json.loads(line) for line in r.stdout.splitlines()]
         self.assertTrue(any(e['dst'] == SERVER4 and e['proto'] == 'tcp' for e in events))
         self.assertEqual(list(events[-1].keys())[:3], ['time', 'verdict', 'reason'])
+        # events --follow subscribes and gets the next verdict as it happens
+        follow = subprocess.Popen(ctl + ['events', '--follow', '--json', '-n', '0'],
+                                  stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        self.net.connect('udp', SERVER6)
+        line = follow.stdout.readline()
+        follow.send_signal(signal.SIGINT)
+        follow.wait(10)
+        self.assertEqual(json.loads(line)['dst'], SERVER6)
         r = subprocess.run(ctl + ['mode', 'bogus'], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('vigilctl', r.stderr)
