@@ -1185,9 +1185,13 @@ vigil_rule_store_read_split(const gchar *data,
 	}
 
 	g_debug("reading %s in two halves, the second from line %u", filename, split->line);
-	thread = g_thread_new("vigil-rules-read", vigil_parse_half_thread, &second);
+	/* g_thread_new() would abort when no thread can be made */
+	thread = g_thread_try_new("vigil-rules-read", vigil_parse_half_thread, &second, NULL);
 	vigil_parse_half_thread(&first);
-	g_thread_join(thread);
+	if (thread != NULL)
+		g_thread_join(thread);
+	else
+		vigil_parse_half_thread(&second);
 	if (first.rules == NULL || second.rules == NULL) {
 		g_debug("a half of %s failed, reading it whole", filename);
 		return NULL;
@@ -1823,6 +1827,13 @@ vigil_rule_store_compare_ids(gconstpointer a, gconstpointer b)
  * rules), sorted by id, atomically. When the file had problems at the last load this fails
  * with %VIGIL_ERROR_BROKEN_FILE, unless @flags has %VIGIL_RULE_STORE_SAVE_FORCE; then the
  * old file is kept as `rules.json.broken-<unix time>` first.
+ *
+ * The file is written to a temporary file in the same directory (created 0755 when
+ * missing), which is synced, closed and renamed over the old one before the directory is
+ * synced: after a crash at any point the file is the old one or the new one. For tests,
+ * `VIGIL_TEST_SAVE_CRASH_AT=write|fsync|rename|dirsync` in the environment makes the
+ * process _exit(1) at that step (half the data written, before fsync, before rename,
+ * before the directory sync).
  *
  * Returns: %TRUE on success
  */

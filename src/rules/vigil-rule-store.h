@@ -25,7 +25,9 @@ typedef enum {
  * @line: the line (from 1) of the flaw
  * @reason: a static string saying what is wrong
  *
- * Something in a JSON text that json-glib 1.6 would silently get wrong or crash on.
+ * Something in a JSON text that json-glib 1.6 would silently get wrong or crash on; see
+ * vigil_rule_store_sanitize_json(). The store reads its own documents without json-glib,
+ * the OpenSnitch importer goes through it.
  */
 typedef struct {
 	guint line;
@@ -55,7 +57,10 @@ G_DECLARE_FINAL_TYPE(VigilRuleStore, vigil_rule_store, VIGIL, RULE_STORE, GObjec
  * `version` is required and is %VIGIL_RULES_SCHEMA_VERSION when written; a file with a
  * newer version is refused as a whole. `generator` is optional and informative. Each
  * element of `rules` is one rule object with the keys listed for #VigilRule, exactly as
- * vigil_rule_add_to_json_builder() writes them. Other top-level keys are errors.
+ * vigil_rule_add_to_json_builder() writes them. Other top-level keys are reported and
+ * ignored. Documents are read strictly by RFC 8259: no comments, no trailing commas, UTF-8,
+ * no duplicate keys in a rule. A missing rules file holds no rules; an empty one is
+ * reported, but not broken.
  *
  * The rules file (`/var/lib/vigil/rules.json`) holds the user, prompt and imported rules;
  * it is written only by vigild, atomically, mode 0600 (answers to prompts name the hosts
