@@ -7,6 +7,11 @@
   netpeer.py tcp ADDR PORT TIMEOUT one TCP connect; prints a JSON result
   netpeer.py udp ADDR PORT TIMEOUT one UDP round trip to the echo server; prints a JSON result
   netpeer.py garbage ADDR COUNT    raw IPv4/IPv6 packets with hostile headers (needs root)
+  netpeer.py resolve SERVER NAME   asks SERVER:53 for NAME (A, then AAAA); prints the addresses
+  netpeer.py who MODE ADDR PORT    connects in one of the ways attribution must get right and
+                                   prints the pid that made the connection: thread, child,
+                                   orphan (child of an exited parent), inherited (socket made
+                                   by the parent, used by the child), sendto (unconnected UDP)
 """
 
 import errno
@@ -122,6 +127,97 @@ def garbage(addr, count):
     print(json.dumps({'sent': sent}))
 
 
+def resolve(server, name):
+    addrs = []
+    for qtype in (1, 28):
+        qid = random.randrange(65536)
+        query = struct.pack('>HHHHHH', qid, 0x0100, 1, 0, 0, 0)
+        for label in name.split('.'):
+            query += bytes([len(label)]) + label.encode()
+        query += b'\0' + struct.pack('>HH', qtype, 1)
+        s = socket.socket(family_of(server), socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(query, (server, 53))
+        data = s.recv(4096)
+        s.close()
+        # the answers follow the question; A and AAAA records carry 4 and 16 bytes
+        pos = len(query)
+        count = struct.unpack('>H', data[6:8])[0]
+        for _ in range(count):
+            while data[pos] not in (0,) and data[pos] < 0xc0:
+                pos += 1 + data[pos]
+            pos += 2 if data[pos] >= 0xc0 else 1
+            rtype, _, _, rdlen = struct.unpack('>HHIH', data[pos:pos + 10])
+            pos += 10
+            if rtype == 1:
+                addrs.append(socket.inet_ntop(socket.AF_INET, data[pos:pos + 4]))
+            elif rtype == 28:
+                addrs.append(socket.inet_ntop(socket.AF_INET6, data[pos:pos + 16]))
+            pos += rdlen
+    print(json.dumps(addrs))
+
+
+def who(mode, addr, port):
+    """Connects the way @mode says and prints {"pid": ..., "ok": ...}."""
+    fam = family_of(addr)
+    r, w = os.pipe()
+
+    def connect_tcp(sock=None):
+        s = sock or socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(3)
+        try:
+            s.connect((addr, port))
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    if mode == 'thread':
+        import threading
+        out = {}
+        t = threading.Thread(target=lambda: out.update(ok=connect_tcp()))
+        t.start()
+        t.join()
+        print(json.dumps({'pid': os.getpid(), 'ok': out['ok']}))
+    elif mode in ('child', 'inherited'):
+        sock = socket.socket(fam, socket.SOCK_STREAM) if mode == 'inherited' else None
+        pid = os.fork()
+        if pid == 0:
+            ok = connect_tcp(sock)
+            os.write(w, json.dumps({'pid': os.getpid(), 'ok': ok}).encode())
+            os._exit(0)
+        if sock is not None:
+            sock.close()
+        os.waitpid(pid, 0)
+        print(os.read(r, 4096).decode())
+    elif mode == 'orphan':
+        pid = os.fork()
+        if pid == 0:
+            if os.fork() == 0:
+                # wait until the middle parent is gone
+                while os.getppid() == pid or os.getppid() == os.getpid():
+                    time.sleep(0.01)
+                time.sleep(0.05)
+                ok = connect_tcp()
+                os.write(w, json.dumps({'pid': os.getpid(), 'ok': ok}).encode())
+                os._exit(0)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print(os.read(r, 4096).decode())
+    elif mode == 'sendto':
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.sendto(b'ping', (addr, port))
+        try:
+            ok = s.recvfrom(64)[0] == b'ping'
+        except OSError:
+            ok = False
+        print(json.dumps({'pid': os.getpid(), 'ok': ok}))
+    else:
+        raise SystemExit(f'unknown mode {mode}')
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == 'serve':
@@ -132,6 +228,10 @@ def main():
         udp(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     elif cmd == 'garbage':
         garbage(sys.argv[2], int(sys.argv[3]))
+    elif cmd == 'resolve':
+        resolve(sys.argv[2], sys.argv[3])
+    elif cmd == 'who':
+        who(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         print(__doc__, file=sys.stderr)
         return 2
