@@ -30,15 +30,20 @@
  * is indexed, so comparing two candidates is one integer comparison, and item 6 only
  * breaks exact ties. Once, process and time-limited rules follow the same order.
  *
- * The index: rules are first grouped by who they name (one bucket per exe, app id and
- * unit, and one for any app), so a query looks in at most four buckets. In a bucket rules
- * sit in slots by destination: a table of exact hosts, a table of domains (looked up with
- * every label suffix of the query host), a table of prefixes keyed by (family, length,
- * masked address) probed once per prefix length present, and one slot for any
- * destination. In a slot, exact-port rules are in a table by port and the others in one
- * list; every list is kept sorted best first, so the first rule that matches is the best
- * of its list and a list whose first rule cannot beat the best so far is skipped. Disabled
- * rules are not indexed. A lookup does not allocate.
+ * The index: rules are grouped by who they name (a bucket per exe, app id and unit, and
+ * one for any app), so a query looks in at most four buckets. In a bucket a rule sits in
+ * the list of its destination (an exact host, a domain, a masked prefix, or any) and port
+ * (an exact port; each block of 1024 ports a range overlaps; or any port). Buckets and
+ * lists live in two open-addressing hash tables keyed by 64-bit hashes, checked against
+ * the real key on a hit. A query hashes its host once, right to left, which gives the hash
+ * of every label suffix for the `*.domain` probes, and masks its address once per prefix
+ * length present in the bucket. Each bucket counts what kinds of lists it holds, the label
+ * counts of its domains and its prefix lengths, and keeps a small Bloom filter of its list
+ * keys, so a query only probes the table for lists that likely exist. Lists hold a copy
+ * of what ranks and tests most rules, sorted best first: the first rule that matches is
+ * the best of its list, and a list whose first rule cannot beat the best so far is
+ * skipped; probes are made most specific first, so once a match is found whole tiers are
+ * skipped. Disabled rules are not indexed. A lookup does not allocate.
  */
 
 #define VIGIL_RULE_SCORE_ACTION_SHIFT	 0
@@ -57,14 +62,29 @@
 #define VIGIL_RULE_WHO_SHA256 2
 #define VIGIL_RULE_WHO_USER   1
 
-#define VIGIL_RULE_HOST_MAX 253
+#define VIGIL_RULE_HOST_MAX   253
+#define VIGIL_RULE_LABELS_MAX 63 /* domains with more labels share a mask bit */
+
+/* list keys by port: any port, each exact port, each block of ports a range overlaps */
+#define VIGIL_RULE_PORT_KEY_ANY	     0
+#define VIGIL_RULE_PORT_KEY_EXACT(p) (1 + (guint32)(p))
+#define VIGIL_RULE_PORT_BLOCK_SHIFT  10
+#define VIGIL_RULE_PORT_KEY_BLOCK(p) (65537 + ((guint32)(p) >> VIGIL_RULE_PORT_BLOCK_SHIFT))
 
 typedef enum {
-	VIGIL_RULE_SLOT_HOST,
-	VIGIL_RULE_SLOT_DOMAIN,
-	VIGIL_RULE_SLOT_CIDR,
-	VIGIL_RULE_SLOT_ANY,
-} VigilRuleSlotKind;
+	VIGIL_RULE_PORT_KIND_EXACT,
+	VIGIL_RULE_PORT_KIND_BLOCK,
+	VIGIL_RULE_PORT_KIND_ANY,
+	VIGIL_RULE_PORT_KIND_LAST,
+} VigilRulePortKind;
+
+typedef enum {
+	VIGIL_RULE_DEST_KIND_HOST,
+	VIGIL_RULE_DEST_KIND_DOMAIN,
+	VIGIL_RULE_DEST_KIND_CIDR,
+	VIGIL_RULE_DEST_KIND_ANY,
+	VIGIL_RULE_DEST_KIND_LAST,
+} VigilRuleDestKind;
 
 typedef enum {
 	VIGIL_RULE_WHO_KIND_EXE,
@@ -73,76 +93,467 @@ typedef enum {
 	VIGIL_RULE_WHO_KIND_ANY,
 } VigilRuleWhoKind;
 
+/* a destination as the index sees it */
 typedef struct {
+	guint64 hash;
+	guint8 kind;
 	guint8 family;
 	guint8 prefix;
-	guint8 addr[16];
-} VigilRuleCidrKey;
-
-typedef struct {
-	guint8 prefix;
-	guint count;
-} VigilRulePrefixCount;
+	guint8 labels;
+	guint64 hi; /* the masked address, big-endian words; IPv4 in the top of @hi */
+	guint64 lo;
+	const gchar *name; /* host or domain without the "*." */
+} VigilRuleDest;
 
 typedef struct _VigilRuleBucket VigilRuleBucket;
-typedef struct _VigilRuleSlot VigilRuleSlot;
 
+/* a lookup reads only the first cache line of an entry: what the rare checks need */
 typedef struct {
 	VigilRule *rule;
-	gchar *id;
-	gchar *sha256;
-	gchar *boot_id;
-	guint64 score;
-	gint64 created;
 	gint64 expires;
 	guint64 pid_start;
 	guint32 pid;
 	guint32 uid;
+	gchar *sha256;
+	gchar *boot_id;
+	guint8 lifetime;
+	guint8 has_user;
+	guint8 has_port;
+	guint8 protocol;
+	guint8 direction;
 	guint16 port_min;
+	guint16 port_max;
+	guint64 score;
+	gint64 created;
+	gchar *id;
+	VigilRuleBucket *bucket; /* NULL when not indexed */
+	VigilRuleDest dest;	 /* name owned */
+	GList link;		 /* in VigilRuleSet.order */
+} VigilRuleEntry;
+
+/* what a list keeps of a rule: enough to rank it and to test most rules without reading
+ * the entry; @checks says which tests need it */
+#define VIGIL_RULE_CHECK_USER	  (1 << 0)
+#define VIGIL_RULE_CHECK_SHA256	  (1 << 1)
+#define VIGIL_RULE_CHECK_LIFETIME (1 << 2)
+
+typedef struct {
+	guint64 score;
+	gint64 created;
+	VigilRule *rule;
+	VigilRuleEntry *entry;
+	guint16 port_min; /* 0-65535 for any port */
 	guint16 port_max;
 	guint8 protocol;
 	guint8 direction;
-	guint8 lifetime;
-	gboolean has_user;
-	gboolean has_port;
-	GList link;	     /* in VigilRuleSet.order */
-	VigilRuleSlot *slot; /* NULL when not indexed */
-	GPtrArray *list;     /* of VigilRuleEntry, the sorted list holding it */
-} VigilRuleEntry;
+	guint8 checks;
+} VigilRuleItem;
 
-struct _VigilRuleSlot {
+/* the rules of one bucket, destination and port key, best first: the header, the name of
+ * the destination, then the items */
+typedef struct {
+	guint64 key;
 	VigilRuleBucket *bucket;
-	VigilRuleSlotKind kind;
-	gchar *name; /* host, or domain without the "*." */
-	VigilRuleCidrKey cidr;
-	GPtrArray *general; /* of VigilRuleEntry: any port or a range, best first */
-	GHashTable *ports;  /* port + 1 -> GPtrArray of VigilRuleEntry, best first */
+	VigilRuleDest dest;
+	guint32 port_key;
+	guint len;
+	guint alloc;
+	guint items_offset;
+	guint bucket_index; /* in VigilRuleBucket.lists */
+} VigilRuleList;
+
+static inline VigilRuleItem *
+vigil_rule_list_items(const VigilRuleList *list)
+{
+	return (VigilRuleItem *)((gchar *)list + list->items_offset);
+}
+
+/* a blocked Bloom filter of 16 bits per key, small enough to stay in the cache: most probes
+ * for keys that are absent stop here. A key sets four bits of the word its high half
+ * chooses: two for the high half (the group: in a bucket's filter, the destination) and two
+ * for the key, so a lookup rules out a destination and then each of its lists with one
+ * word. Removals leave their bits set until the filter is rebuilt. */
+typedef struct {
+	guint64 *words;
+	guint mask; /* number of words - 1 */
+	guint n_stale;
+} VigilRuleFilter;
+
+/* the rules of one who; the name follows it */
+struct _VigilRuleBucket {
+	guint64 key;
+	VigilRuleWhoKind kind;
+	guint who_max;
+	const gchar *name; /* the exe, app id or unit; NULL for any app */
+	guint n_lists[VIGIL_RULE_DEST_KIND_LAST][VIGIL_RULE_PORT_KIND_LAST];
+	guint64 domain_mask;	   /* bit n: a domain with n labels */
+	guint64 prefix_mask[2][3]; /* bit n of IPv4, IPv6: a prefix of length n */
+	VigilRuleFilter filter;	   /* of the keys of its lists */
 	guint n_entries;
+	guint *counts;	  /* 64 domain label counts then 2 * 129 prefix counts */
+	GPtrArray *lists; /* of VigilRuleList, to rebuild the filter */
 };
 
-struct _VigilRuleBucket {
-	VigilRuleWhoKind kind;
-	gchar *key;	     /* the exe, app id or unit; NULL for any app */
-	GHashTable *hosts;   /* host -> VigilRuleSlot */
-	GHashTable *domains; /* domain -> VigilRuleSlot */
-	GHashTable *cidrs;   /* VigilRuleCidrKey -> VigilRuleSlot */
-	GArray *prefixes[2]; /* of VigilRulePrefixCount for IPv4, IPv6; longest first */
-	VigilRuleSlot *any;  /* any destination */
-	guint n_entries;
-};
+#define VIGIL_RULE_COUNTS_PREFIX(family, prefix) (64 + ((family) == 6 ? 129 : 0) + (prefix))
+#define VIGIL_RULE_COUNTS_LEN			 (64 + 2 * 129)
+
+/* an open-addressing table with linear probing; a key of 0 marks an empty cell */
+typedef struct {
+	guint64 key;
+	gpointer value;
+} VigilRuleCell;
+
+typedef struct {
+	VigilRuleCell *cells;
+	guint mask;
+	guint len;
+	VigilRuleFilter filter; /* of the keys, when the table has one */
+	gboolean filtered;
+} VigilRuleTable;
 
 struct _VigilRuleSet {
 	GObject parent_instance;
 	gchar *boot_id;
 	GQueue order;		/* of VigilRuleEntry, in insertion order */
 	GHashTable *by_id;	/* id -> VigilRuleEntry */
-	GHashTable *buckets[3]; /* exe, app id, unit -> VigilRuleBucket */
+	VigilRuleTable buckets; /* of VigilRuleBucket, but any app */
+	VigilRuleTable lists;	/* of VigilRuleList */
 	VigilRuleBucket *any;	/* any app */
 	GHashTable *expiring;	/* set of VigilRuleEntry with an until or reboot lifetime */
 	GHashTable *by_pid;	/* pid -> GPtrArray of VigilRuleEntry with a process lifetime */
 };
 
 G_DEFINE_FINAL_TYPE(VigilRuleSet, vigil_rule_set, G_TYPE_OBJECT)
+
+/* hashing */
+
+static inline guint64
+vigil_rule_mix(guint64 x)
+{
+	x ^= x >> 30;
+	x *= G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= G_GUINT64_CONSTANT(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+/* FNV-1a from the last character to the first, so that a query gets the hash of every
+ * label suffix of its host in one pass */
+#define VIGIL_RULE_FNV_OFFSET G_GUINT64_CONSTANT(0xcbf29ce484222325)
+#define VIGIL_RULE_FNV_PRIME  G_GUINT64_CONSTANT(0x100000001b3)
+
+static guint64
+vigil_rule_hash_name(const gchar *name)
+{
+	guint64 h = VIGIL_RULE_FNV_OFFSET;
+
+	for (gsize i = strlen(name); i > 0; i--) {
+		h ^= (guchar)name[i - 1];
+		h *= VIGIL_RULE_FNV_PRIME;
+	}
+	return h;
+}
+
+static inline guint64
+vigil_rule_hash_dest_name(guint64 name_hash, VigilRuleDestKind kind)
+{
+	return vigil_rule_mix(name_hash ^ ((guint64)(kind + 1) << 56));
+}
+
+#define VIGIL_RULE_DEST_HASH_ANY 0
+
+static inline guint64
+vigil_rule_hash_dest_cidr(guint8 family, guint8 prefix, guint64 hi, guint64 lo)
+{
+	return vigil_rule_mix((hi * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
+			      (lo * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^
+			      ((guint64)family << 8 | prefix));
+}
+
+static inline guint64
+vigil_rule_hash_group(guint64 bucket_key, guint64 dest_hash)
+{
+	return vigil_rule_mix(bucket_key ^ (dest_hash * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)));
+}
+
+/* the high half of a list key only depends on the bucket and the destination (the group),
+ * so the lists of one destination share a word of the filter and a lookup reads one word
+ * for all three */
+static inline guint64
+vigil_rule_hash_list_in_group(guint64 group, guint32 port_key)
+{
+	guint64 h = (group ^ ((guint64)port_key * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15))) *
+		    G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9);
+
+	h = (group & G_GUINT64_CONSTANT(0xffffffff00000000)) | ((h ^ (h >> 32)) & 0xffffffff);
+	return h != 0 ? h : 1;
+}
+
+static inline guint64
+vigil_rule_hash_list(guint64 bucket_key, guint64 dest_hash, guint32 port_key)
+{
+	return vigil_rule_hash_list_in_group(vigil_rule_hash_group(bucket_key, dest_hash),
+					     port_key);
+}
+
+static inline guint64
+vigil_rule_hash_bucket(VigilRuleWhoKind kind, guint64 name_hash)
+{
+	guint64 h = vigil_rule_mix(name_hash ^ ((guint64)(kind + 1) << 48));
+	return h != 0 ? h : 1;
+}
+
+/* masks a big-endian address to @prefix bits */
+static inline void
+vigil_rule_mask(guint64 hi, guint64 lo, guint prefix, guint64 *out_hi, guint64 *out_lo)
+{
+	if (prefix == 0) {
+		*out_hi = 0;
+		*out_lo = 0;
+	} else if (prefix <= 64) {
+		*out_hi = hi & (G_MAXUINT64 << (64 - prefix));
+		*out_lo = 0;
+	} else {
+		*out_hi = hi;
+		*out_lo = lo & (G_MAXUINT64 << (128 - prefix));
+	}
+}
+
+static void
+vigil_rule_load_address(const guint8 *addr, guint8 family, guint64 *hi, guint64 *lo)
+{
+	if (family == 4) {
+		guint32 v4;
+		memcpy(&v4, addr, 4);
+		*hi = (guint64)GUINT32_FROM_BE(v4) << 32;
+		*lo = 0;
+		return;
+	}
+	memcpy(hi, addr, 8);
+	memcpy(lo, addr + 8, 8);
+	*hi = GUINT64_FROM_BE(*hi);
+	*lo = GUINT64_FROM_BE(*lo);
+}
+
+static gboolean
+vigil_rule_dest_equal(const VigilRuleDest *a, const VigilRuleDest *b)
+{
+	if (a->kind != b->kind || a->hash != b->hash)
+		return FALSE;
+	switch (a->kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		return strcmp(a->name, b->name) == 0;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		return a->family == b->family && a->prefix == b->prefix && a->hi == b->hi &&
+		       a->lo == b->lo;
+	default:
+		return TRUE;
+	}
+}
+
+/* tables */
+
+#define VIGIL_RULE_FILTER_BITS_PER_KEY 16
+
+static inline guint64
+vigil_rule_filter_group_bits(guint64 key)
+{
+	return (G_GUINT64_CONSTANT(1) << ((key >> 40) & 63)) |
+	       (G_GUINT64_CONSTANT(1) << ((key >> 46) & 63));
+}
+
+static inline guint64
+vigil_rule_filter_key_bits(guint64 key)
+{
+	return (G_GUINT64_CONSTANT(1) << ((key >> 20) & 63)) |
+	       (G_GUINT64_CONSTANT(1) << ((key >> 26) & 63));
+}
+
+/* two bits for the group (the high half of the key), two for the key itself */
+static inline guint64
+vigil_rule_filter_bits(guint64 key)
+{
+	return vigil_rule_filter_group_bits(key) | vigil_rule_filter_key_bits(key);
+}
+
+static inline gboolean
+vigil_rule_filter_may_contain(const VigilRuleFilter *filter, guint64 key)
+{
+	guint64 bits = vigil_rule_filter_bits(key);
+
+	return (filter->words[(guint)(key >> 32) & filter->mask] & bits) == bits;
+}
+
+static inline void
+vigil_rule_filter_add(VigilRuleFilter *filter, guint64 key)
+{
+	filter->words[(guint)(key >> 32) & filter->mask] |= vigil_rule_filter_bits(key);
+}
+
+/* clears the filter and sizes it for @n_keys */
+static void
+vigil_rule_filter_reset(VigilRuleFilter *filter, guint n_keys)
+{
+	guint n_words = 1;
+
+	while (n_words * 64 < n_keys * VIGIL_RULE_FILTER_BITS_PER_KEY)
+		n_words *= 2;
+	g_free(filter->words);
+	filter->words = g_new0(guint64, n_words);
+	filter->mask = n_words - 1;
+	filter->n_stale = 0;
+}
+
+static inline gboolean
+vigil_rule_filter_is_full(const VigilRuleFilter *filter, guint n_keys)
+{
+	return n_keys * VIGIL_RULE_FILTER_BITS_PER_KEY > (filter->mask + 1) * 64;
+}
+
+/* sizes the filter for the table and sets the bits of every key in it */
+static void
+vigil_rule_table_rebuild_filter(VigilRuleTable *table)
+{
+	if (!table->filtered)
+		return;
+	vigil_rule_filter_reset(&table->filter, (table->mask + 1) / 2);
+	for (guint i = 0; i <= table->mask; i++) {
+		if (table->cells[i].key != 0)
+			vigil_rule_filter_add(&table->filter, table->cells[i].key);
+	}
+}
+
+static void
+vigil_rule_table_init(VigilRuleTable *table, gboolean filtered)
+{
+	table->cells = g_new0(VigilRuleCell, 16);
+	table->mask = 15;
+	table->len = 0;
+	table->filtered = filtered;
+	vigil_rule_table_rebuild_filter(table);
+}
+
+static void
+vigil_rule_table_place(VigilRuleTable *table, guint64 key, gpointer value)
+{
+	guint i = (guint)key & table->mask;
+
+	while (table->cells[i].key != 0)
+		i = (i + 1) & table->mask;
+	table->cells[i].key = key;
+	table->cells[i].value = value;
+}
+
+/* keeps the table at most half full */
+static void
+vigil_rule_table_insert(VigilRuleTable *table, guint64 key, gpointer value)
+{
+	if ((table->len + 1) * 2 > table->mask + 1) {
+		VigilRuleCell *old = table->cells;
+		guint n_old = table->mask + 1;
+		table->cells = g_new0(VigilRuleCell, n_old * 2);
+		table->mask = n_old * 2 - 1;
+		for (guint i = 0; i < n_old; i++) {
+			if (old[i].key != 0)
+				vigil_rule_table_place(table, old[i].key, old[i].value);
+		}
+		g_free(old);
+		vigil_rule_table_rebuild_filter(table);
+	}
+	vigil_rule_table_place(table, key, value);
+	table->len++;
+	if (table->filtered)
+		vigil_rule_filter_add(&table->filter, key);
+}
+
+static guint
+vigil_rule_table_find_value(VigilRuleTable *table, guint64 key, gpointer value)
+{
+	guint i = (guint)key & table->mask;
+
+	while (table->cells[i].key != key || table->cells[i].value != value) {
+		g_assert(table->cells[i].key != 0);
+		i = (i + 1) & table->mask;
+	}
+	return i;
+}
+
+static void
+vigil_rule_table_replace(VigilRuleTable *table, guint64 key, gpointer old, gpointer value)
+{
+	table->cells[vigil_rule_table_find_value(table, key, old)].value = value;
+}
+
+/* removes by shifting back the cells that probed past it, so no tombstones are needed */
+static void
+vigil_rule_table_remove(VigilRuleTable *table, guint64 key, gpointer value)
+{
+	guint i = vigil_rule_table_find_value(table, key, value);
+	guint j = i;
+
+	for (;;) {
+		guint home;
+		j = (j + 1) & table->mask;
+		if (table->cells[j].key == 0)
+			break;
+		home = (guint)table->cells[j].key & table->mask;
+		if (((j - home) & table->mask) >= ((j - i) & table->mask)) {
+			table->cells[i] = table->cells[j];
+			i = j;
+		}
+	}
+	table->cells[i].key = 0;
+	table->cells[i].value = NULL;
+	table->len--;
+	if (table->filtered && ++table->filter.n_stale > table->len / 2 + 16)
+		vigil_rule_table_rebuild_filter(table);
+}
+
+static void
+vigil_rule_table_clear(VigilRuleTable *table)
+{
+	g_clear_pointer(&table->cells, g_free);
+	g_clear_pointer(&table->filter.words, g_free);
+	table->mask = 0;
+	table->len = 0;
+}
+
+static VigilRuleBucket *
+vigil_rule_table_find_bucket(VigilRuleTable *table,
+			     guint64 key,
+			     VigilRuleWhoKind kind,
+			     const gchar *name)
+{
+	if (!vigil_rule_filter_may_contain(&table->filter, key))
+		return NULL;
+	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	     i = (i + 1) & table->mask) {
+		VigilRuleBucket *bucket = table->cells[i].value;
+		if (table->cells[i].key == key && bucket->kind == kind &&
+		    strcmp(bucket->name, name) == 0)
+			return bucket;
+	}
+	return NULL;
+}
+
+static VigilRuleList *
+vigil_rule_table_find_list(VigilRuleTable *table,
+			   guint64 key,
+			   const VigilRuleBucket *bucket,
+			   const VigilRuleDest *dest,
+			   guint32 port_key)
+{
+	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	     i = (i + 1) & table->mask) {
+		VigilRuleList *list = table->cells[i].value;
+		if (table->cells[i].key == key && list->bucket == bucket &&
+		    list->port_key == port_key && vigil_rule_dest_equal(&list->dest, dest))
+			return list;
+	}
+	return NULL;
+}
 
 /* precedence */
 
@@ -168,7 +579,7 @@ vigil_rule_entry_compute_score(VigilRule *rule)
 			guint labels = 1;
 			for (const gchar *p = host + 2; *p != '\0'; p++)
 				labels += *p == '.';
-			dest = VIGIL_RULE_DEST_DOMAIN(labels);
+			dest = VIGIL_RULE_DEST_DOMAIN(MIN(labels, 255));
 		} else {
 			dest = VIGIL_RULE_DEST_EXACT;
 		}
@@ -197,13 +608,13 @@ vigil_rule_entry_compute_score(VigilRule *rule)
 
 /* negative when @a takes precedence over @b */
 static inline gint
-vigil_rule_entry_compare(const VigilRuleEntry *a, const VigilRuleEntry *b)
+vigil_rule_item_compare(const VigilRuleItem *a, const VigilRuleItem *b)
 {
 	if (a->score != b->score)
 		return a->score > b->score ? -1 : 1;
 	if (a->created != b->created)
 		return a->created < b->created ? -1 : 1;
-	return strcmp(a->id, b->id);
+	return strcmp(a->entry->id, b->entry->id);
 }
 
 /* the largest score a rule of this who and destination tier can have */
@@ -215,6 +626,41 @@ vigil_rule_score_bound(guint64 who, guint64 dest)
 }
 
 /* entries */
+
+static void
+vigil_rule_dest_init_from_rule(VigilRuleDest *dest, VigilRule *rule)
+{
+	const gchar *host = vigil_rule_get_host(rule);
+
+	memset(dest, 0, sizeof(*dest));
+	if (host != NULL && vigil_rule_host_is_domain(rule)) {
+		guint labels = 1;
+		dest->kind = VIGIL_RULE_DEST_KIND_DOMAIN;
+		dest->name = g_strdup(host + 2);
+		for (const gchar *p = dest->name; *p != '\0'; p++)
+			labels += *p == '.';
+		dest->labels = (guint8)MIN(labels, VIGIL_RULE_LABELS_MAX);
+		dest->hash = vigil_rule_hash_dest_name(vigil_rule_hash_name(dest->name),
+						       VIGIL_RULE_DEST_KIND_DOMAIN);
+	} else if (host != NULL) {
+		dest->kind = VIGIL_RULE_DEST_KIND_HOST;
+		dest->name = g_strdup(host);
+		dest->hash = vigil_rule_hash_dest_name(vigil_rule_hash_name(dest->name),
+						       VIGIL_RULE_DEST_KIND_HOST);
+	} else if (vigil_rule_get_cidr(rule) != NULL) {
+		guint64 hi;
+		guint64 lo;
+		dest->kind = VIGIL_RULE_DEST_KIND_CIDR;
+		dest->family = vigil_rule_get_cidr_family(rule);
+		dest->prefix = vigil_rule_get_cidr_prefix(rule);
+		vigil_rule_load_address(vigil_rule_get_cidr_address(rule), dest->family, &hi, &lo);
+		vigil_rule_mask(hi, lo, dest->prefix, &dest->hi, &dest->lo);
+		dest->hash =
+		    vigil_rule_hash_dest_cidr(dest->family, dest->prefix, dest->hi, dest->lo);
+	} else {
+		dest->kind = VIGIL_RULE_DEST_KIND_ANY;
+	}
+}
 
 static VigilRuleEntry *
 vigil_rule_entry_new(VigilRule *rule)
@@ -238,6 +684,7 @@ vigil_rule_entry_new(VigilRule *rule)
 	entry->protocol = vigil_rule_get_protocol(rule);
 	entry->direction = (guint8)vigil_rule_get_direction(rule);
 	entry->lifetime = (guint8)vigil_rule_get_lifetime(rule);
+	vigil_rule_dest_init_from_rule(&entry->dest, rule);
 	entry->link.data = entry;
 	return entry;
 }
@@ -249,215 +696,78 @@ vigil_rule_entry_free(VigilRuleEntry *entry)
 	g_free(entry->id);
 	g_free(entry->sha256);
 	g_free(entry->boot_id);
+	g_free((gchar *)entry->dest.name);
 	g_free(entry);
 }
 
-/* sorted lists */
-
-static guint
-vigil_rule_list_lower_bound(GPtrArray *list, const VigilRuleEntry *entry)
-{
-	guint lo = 0;
-	guint hi = list->len;
-
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		if (vigil_rule_entry_compare(g_ptr_array_index(list, mid), entry) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static void
-vigil_rule_list_insert(GPtrArray *list, VigilRuleEntry *entry)
-{
-	g_ptr_array_insert(list, (gint)vigil_rule_list_lower_bound(list, entry), entry);
-	entry->list = list;
-}
-
-static void
-vigil_rule_list_remove(GPtrArray *list, VigilRuleEntry *entry)
-{
-	guint idx = vigil_rule_list_lower_bound(list, entry);
-
-	g_assert(idx < list->len && g_ptr_array_index(list, idx) == entry);
-	g_ptr_array_remove_index(list, idx);
-	entry->list = NULL;
-}
-
-/* cidr keys */
-
-static void
-vigil_rule_cidr_key_mask(VigilRuleCidrKey *key, const guint8 *addr, guint8 family, guint8 prefix)
-{
-	guint full = prefix / 8;
-	guint rest = prefix % 8;
-
-	key->family = family;
-	key->prefix = prefix;
-	memcpy(key->addr, addr, full);
-	if (full < 16) {
-		key->addr[full] = rest != 0 ? (guint8)(addr[full] & (0xff << (8 - rest))) : 0;
-		memset(key->addr + full + 1, 0, 16 - full - 1);
-	}
-}
-
-static guint
-vigil_rule_cidr_key_hash(gconstpointer data)
-{
-	const VigilRuleCidrKey *key = data;
-	guint64 a;
-	guint64 b;
-	guint64 h;
-
-	memcpy(&a, key->addr, 8);
-	memcpy(&b, key->addr + 8, 8);
-	h = (a * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
-	    (b * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^
-	    (((guint64)key->family << 8 | key->prefix) * G_GUINT64_CONSTANT(0x165667b19e3779f9));
-	h ^= h >> 29;
-	return (guint)(h ^ (h >> 32));
-}
-
-static gboolean
-vigil_rule_cidr_key_equal(gconstpointer a, gconstpointer b)
-{
-	return memcmp(a, b, sizeof(VigilRuleCidrKey)) == 0;
-}
-
-/* buckets and slots */
+/* buckets */
 
 static VigilRuleBucket *
-vigil_rule_bucket_new(VigilRuleWhoKind kind, const gchar *key)
+vigil_rule_bucket_new(VigilRuleWhoKind kind, const gchar *name, guint64 key)
 {
-	VigilRuleBucket *bucket = g_new0(VigilRuleBucket, 1);
+	VigilRuleBucket *bucket =
+	    g_malloc0(sizeof(VigilRuleBucket) + (name != NULL ? strlen(name) + 1 : 0));
 
 	bucket->kind = kind;
-	bucket->key = g_strdup(key);
+	bucket->key = key;
+	if (name != NULL)
+		bucket->name = strcpy((gchar *)(bucket + 1), name);
+	bucket->who_max = kind == VIGIL_RULE_WHO_KIND_ANY
+			      ? VIGIL_RULE_WHO_USER
+			      : VIGIL_RULE_WHO_APP + VIGIL_RULE_WHO_SHA256 + VIGIL_RULE_WHO_USER;
+	bucket->lists = g_ptr_array_new();
+	vigil_rule_filter_reset(&bucket->filter, 0);
 	return bucket;
 }
 
 static void
 vigil_rule_bucket_free(VigilRuleBucket *bucket)
 {
-	g_assert(bucket->n_entries == 0);
-	g_clear_pointer(&bucket->hosts, g_hash_table_unref);
-	g_clear_pointer(&bucket->domains, g_hash_table_unref);
-	g_clear_pointer(&bucket->cidrs, g_hash_table_unref);
-	g_clear_pointer(&bucket->prefixes[0], g_array_unref);
-	g_clear_pointer(&bucket->prefixes[1], g_array_unref);
-	g_free(bucket->key);
+	g_free(bucket->counts);
+	g_free(bucket->filter.words);
+	g_ptr_array_unref(bucket->lists);
 	g_free(bucket);
 }
 
-static void
-vigil_rule_slot_free(VigilRuleSlot *slot)
+static inline void
+vigil_rule_mask_set(guint64 *mask, guint bit, gboolean value)
 {
-	g_assert(slot->n_entries == 0);
-	g_clear_pointer(&slot->general, g_ptr_array_unref);
-	g_clear_pointer(&slot->ports, g_hash_table_unref);
-	g_free(slot->name);
-	g_free(slot);
+	if (value)
+		mask[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
+	else
+		mask[bit / 64] &= ~(G_GUINT64_CONSTANT(1) << (bit % 64));
 }
 
-static void
-vigil_rule_bucket_count_prefix(VigilRuleBucket *bucket, guint8 family, guint8 prefix, gint delta)
+static inline gboolean
+vigil_rule_mask_get(const guint64 *mask, guint bit)
 {
-	GArray *array;
+	return (mask[bit / 64] & (G_GUINT64_CONSTANT(1) << (bit % 64))) != 0;
+}
+
+/* keeps the masks of domain label counts and prefix lengths in step with the entries */
+static void
+vigil_rule_bucket_count(VigilRuleBucket *bucket, const VigilRuleDest *dest, gint delta)
+{
 	guint idx;
 
-	if (bucket->prefixes[family == 6] == NULL)
-		bucket->prefixes[family == 6] =
-		    g_array_new(FALSE, FALSE, sizeof(VigilRulePrefixCount));
-	array = bucket->prefixes[family == 6];
-	for (idx = 0; idx < array->len; idx++) {
-		VigilRulePrefixCount *count = &g_array_index(array, VigilRulePrefixCount, idx);
-		if (count->prefix == prefix) {
-			count->count += delta;
-			if (count->count == 0)
-				g_array_remove_index(array, idx);
-			return;
-		}
-		if (count->prefix < prefix)
-			break;
-	}
-	g_assert(delta > 0);
-	{
-		VigilRulePrefixCount count = {.prefix = prefix, .count = 1};
-		g_array_insert_val(array, idx, count);
-	}
-}
-
-static VigilRuleSlot *
-vigil_rule_bucket_ensure_slot(VigilRuleBucket *bucket, VigilRule *rule)
-{
-	VigilRuleSlot *slot;
-	const gchar *host = vigil_rule_get_host(rule);
-
-	if (host != NULL) {
-		gboolean is_domain = vigil_rule_host_is_domain(rule);
-		GHashTable **table = is_domain ? &bucket->domains : &bucket->hosts;
-		const gchar *name = is_domain ? host + 2 : host;
-		if (*table == NULL)
-			*table = g_hash_table_new(g_str_hash, g_str_equal);
-		slot = g_hash_table_lookup(*table, name);
-		if (slot != NULL)
-			return slot;
-		slot = g_new0(VigilRuleSlot, 1);
-		slot->kind = is_domain ? VIGIL_RULE_SLOT_DOMAIN : VIGIL_RULE_SLOT_HOST;
-		slot->name = g_strdup(name);
-		g_hash_table_insert(*table, slot->name, slot);
-	} else if (vigil_rule_get_cidr(rule) != NULL) {
-		VigilRuleCidrKey key = {0};
-		vigil_rule_cidr_key_mask(&key,
-					 vigil_rule_get_cidr_address(rule),
-					 vigil_rule_get_cidr_family(rule),
-					 vigil_rule_get_cidr_prefix(rule));
-		if (bucket->cidrs == NULL)
-			bucket->cidrs =
-			    g_hash_table_new(vigil_rule_cidr_key_hash, vigil_rule_cidr_key_equal);
-		slot = g_hash_table_lookup(bucket->cidrs, &key);
-		if (slot != NULL)
-			return slot;
-		slot = g_new0(VigilRuleSlot, 1);
-		slot->kind = VIGIL_RULE_SLOT_CIDR;
-		slot->cidr = key;
-		g_hash_table_insert(bucket->cidrs, &slot->cidr, slot);
-		vigil_rule_bucket_count_prefix(bucket, key.family, key.prefix, 1);
-	} else {
-		if (bucket->any != NULL)
-			return bucket->any;
-		slot = g_new0(VigilRuleSlot, 1);
-		slot->kind = VIGIL_RULE_SLOT_ANY;
-		bucket->any = slot;
-	}
-	slot->bucket = bucket;
-	return slot;
-}
-
-static void
-vigil_rule_bucket_remove_slot(VigilRuleBucket *bucket, VigilRuleSlot *slot)
-{
-	switch (slot->kind) {
-	case VIGIL_RULE_SLOT_HOST:
-		g_hash_table_remove(bucket->hosts, slot->name);
-		break;
-	case VIGIL_RULE_SLOT_DOMAIN:
-		g_hash_table_remove(bucket->domains, slot->name);
-		break;
-	case VIGIL_RULE_SLOT_CIDR:
-		g_hash_table_remove(bucket->cidrs, &slot->cidr);
-		vigil_rule_bucket_count_prefix(bucket, slot->cidr.family, slot->cidr.prefix, -1);
-		break;
-	case VIGIL_RULE_SLOT_ANY:
-		bucket->any = NULL;
-		break;
-	default:
-		g_assert_not_reached();
-	}
-	vigil_rule_slot_free(slot);
+	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
+		idx = dest->labels;
+	else if (dest->kind == VIGIL_RULE_DEST_KIND_CIDR)
+		idx = VIGIL_RULE_COUNTS_PREFIX(dest->family, dest->prefix);
+	else
+		return;
+	if (bucket->counts == NULL)
+		bucket->counts = g_new0(guint, VIGIL_RULE_COUNTS_LEN);
+	if (delta > 0)
+		bucket->counts[idx]++;
+	else
+		bucket->counts[idx]--;
+	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
+		vigil_rule_mask_set(&bucket->domain_mask, dest->labels, bucket->counts[idx] > 0);
+	else
+		vigil_rule_mask_set(bucket->prefix_mask[dest->family == 6],
+				    dest->prefix,
+				    bucket->counts[idx] > 0);
 }
 
 /* index */
@@ -466,96 +776,240 @@ static VigilRuleBucket *
 vigil_rule_set_ensure_bucket(VigilRuleSet *self, VigilRule *rule)
 {
 	VigilRuleWhoKind kind = VIGIL_RULE_WHO_KIND_ANY;
-	const gchar *key = NULL;
+	const gchar *name = NULL;
 	VigilRuleBucket *bucket;
+	guint64 key;
 
 	if (vigil_rule_get_exe(rule) != NULL) {
 		kind = VIGIL_RULE_WHO_KIND_EXE;
-		key = vigil_rule_get_exe(rule);
+		name = vigil_rule_get_exe(rule);
 	} else if (vigil_rule_get_app_id(rule) != NULL) {
 		kind = VIGIL_RULE_WHO_KIND_APP_ID;
-		key = vigil_rule_get_app_id(rule);
+		name = vigil_rule_get_app_id(rule);
 	} else if (vigil_rule_get_unit(rule) != NULL) {
 		kind = VIGIL_RULE_WHO_KIND_UNIT;
-		key = vigil_rule_get_unit(rule);
+		name = vigil_rule_get_unit(rule);
 	}
 	if (kind == VIGIL_RULE_WHO_KIND_ANY) {
 		if (self->any == NULL)
-			self->any = vigil_rule_bucket_new(kind, NULL);
+			self->any = vigil_rule_bucket_new(kind, NULL, 1);
 		return self->any;
 	}
-	bucket = g_hash_table_lookup(self->buckets[kind], key);
+	key = vigil_rule_hash_bucket(kind, vigil_rule_hash_name(name));
+	bucket = vigil_rule_table_find_bucket(&self->buckets, key, kind, name);
 	if (bucket == NULL) {
-		bucket = vigil_rule_bucket_new(kind, key);
-		g_hash_table_insert(self->buckets[kind], bucket->key, bucket);
+		bucket = vigil_rule_bucket_new(kind, name, key);
+		vigil_rule_table_insert(&self->buckets, key, bucket);
 	}
 	return bucket;
 }
 
 static void
+vigil_rule_item_init(VigilRuleItem *item, VigilRuleEntry *entry)
+{
+	item->score = entry->score;
+	item->created = entry->created;
+	item->rule = entry->rule;
+	item->entry = entry;
+	item->port_min = entry->has_port ? entry->port_min : 0;
+	item->port_max = entry->has_port ? entry->port_max : G_MAXUINT16;
+	item->protocol = entry->protocol;
+	item->direction = entry->direction;
+	item->checks = 0;
+	if (entry->has_user)
+		item->checks |= VIGIL_RULE_CHECK_USER;
+	if (entry->sha256 != NULL)
+		item->checks |= VIGIL_RULE_CHECK_SHA256;
+	if (entry->lifetime == VIGIL_LIFETIME_UNTIL || entry->lifetime == VIGIL_LIFETIME_REBOOT ||
+	    entry->lifetime == VIGIL_LIFETIME_PROCESS)
+		item->checks |= VIGIL_RULE_CHECK_LIFETIME;
+}
+
+static guint
+vigil_rule_list_lower_bound(VigilRuleList *list, const VigilRuleItem *item)
+{
+	VigilRuleItem *items = vigil_rule_list_items(list);
+	guint lo = 0;
+	guint hi = list->len;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (vigil_rule_item_compare(&items[mid], item) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* inserts @entry in order; returns the list, which may have moved */
+/* removes @entry; returns %TRUE when the list is now empty */
+static void
+vigil_rule_bucket_rebuild_filter(VigilRuleBucket *bucket)
+{
+	vigil_rule_filter_reset(&bucket->filter, bucket->lists->len);
+	for (guint i = 0; i < bucket->lists->len; i++) {
+		VigilRuleList *list = g_ptr_array_index(bucket->lists, i);
+		vigil_rule_filter_add(&bucket->filter, list->key);
+	}
+}
+
+static void
+vigil_rule_bucket_add_list(VigilRuleBucket *bucket, VigilRuleList *list)
+{
+	list->bucket_index = bucket->lists->len;
+	g_ptr_array_add(bucket->lists, list);
+	if (vigil_rule_filter_is_full(&bucket->filter, bucket->lists->len))
+		vigil_rule_bucket_rebuild_filter(bucket);
+	else
+		vigil_rule_filter_add(&bucket->filter, list->key);
+}
+
+static void
+vigil_rule_bucket_remove_list(VigilRuleBucket *bucket, VigilRuleList *list)
+{
+	VigilRuleList *last = g_ptr_array_index(bucket->lists, bucket->lists->len - 1);
+
+	g_ptr_array_index(bucket->lists, list->bucket_index) = last;
+	last->bucket_index = list->bucket_index;
+	g_ptr_array_set_size(bucket->lists, bucket->lists->len - 1);
+	if (++bucket->filter.n_stale > bucket->lists->len / 2 + 8)
+		vigil_rule_bucket_rebuild_filter(bucket);
+}
+
+static VigilRulePortKind
+vigil_rule_port_kind(guint32 port_key)
+{
+	if (port_key == VIGIL_RULE_PORT_KEY_ANY)
+		return VIGIL_RULE_PORT_KIND_ANY;
+	if (port_key <= VIGIL_RULE_PORT_KEY_EXACT(G_MAXUINT16))
+		return VIGIL_RULE_PORT_KIND_EXACT;
+	return VIGIL_RULE_PORT_KIND_BLOCK;
+}
+
+static void
+vigil_rule_set_list_insert(VigilRuleSet *self, VigilRuleEntry *entry, guint32 port_key)
+{
+	VigilRuleBucket *bucket = entry->bucket;
+	guint64 key = vigil_rule_hash_list(bucket->key, entry->dest.hash, port_key);
+	VigilRuleList *list =
+	    vigil_rule_table_find_list(&self->lists, key, bucket, &entry->dest, port_key);
+	VigilRuleItem item;
+	VigilRuleItem *items;
+	guint idx;
+
+	if (list == NULL) {
+		gsize name_len = entry->dest.name != NULL ? strlen(entry->dest.name) + 1 : 0;
+		guint items_offset = (guint)((sizeof(VigilRuleList) + name_len + 7) & ~(gsize)7);
+		list = g_malloc0(items_offset + 2 * sizeof(VigilRuleItem));
+		list->key = key;
+		list->bucket = bucket;
+		list->dest = entry->dest;
+		if (entry->dest.name != NULL)
+			list->dest.name = memcpy(list + 1, entry->dest.name, name_len);
+		list->port_key = port_key;
+		list->alloc = 2;
+		list->items_offset = items_offset;
+		vigil_rule_table_insert(&self->lists, key, list);
+		vigil_rule_bucket_add_list(bucket, list);
+		bucket->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]++;
+	} else if (list->len == list->alloc) {
+		VigilRuleList *old = list;
+		list =
+		    g_realloc(list, list->items_offset + 2 * list->alloc * sizeof(VigilRuleItem));
+		list->alloc *= 2;
+		if (list->dest.name != NULL)
+			list->dest.name = (const gchar *)(list + 1);
+		if (list != old) {
+			vigil_rule_table_replace(&self->lists, key, old, list);
+			g_ptr_array_index(bucket->lists, list->bucket_index) = list;
+		}
+	}
+	items = vigil_rule_list_items(list);
+	vigil_rule_item_init(&item, entry);
+	idx = vigil_rule_list_lower_bound(list, &item);
+	memmove(&items[idx + 1], &items[idx], (list->len - idx) * sizeof(VigilRuleItem));
+	items[idx] = item;
+	list->len++;
+}
+
+static void
+vigil_rule_set_list_remove(VigilRuleSet *self, VigilRuleEntry *entry, guint32 port_key)
+{
+	VigilRuleBucket *bucket = entry->bucket;
+	guint64 key = vigil_rule_hash_list(bucket->key, entry->dest.hash, port_key);
+	VigilRuleList *list =
+	    vigil_rule_table_find_list(&self->lists, key, bucket, &entry->dest, port_key);
+	VigilRuleItem item;
+	VigilRuleItem *items;
+	guint idx;
+
+	g_assert(list != NULL);
+	items = vigil_rule_list_items(list);
+	vigil_rule_item_init(&item, entry);
+	idx = vigil_rule_list_lower_bound(list, &item);
+	g_assert(idx < list->len && items[idx].entry == entry);
+	list->len--;
+	memmove(&items[idx], &items[idx + 1], (list->len - idx) * sizeof(VigilRuleItem));
+	if (list->len > 0)
+		return;
+	vigil_rule_table_remove(&self->lists, key, list);
+	vigil_rule_bucket_remove_list(bucket, list);
+	bucket->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]--;
+	g_free(list);
+}
+
+/* calls @func for every list key the entry belongs under */
+static void
+vigil_rule_set_foreach_port_key(VigilRuleSet *self,
+				VigilRuleEntry *entry,
+				void (*func)(VigilRuleSet *, VigilRuleEntry *, guint32))
+{
+	if (!entry->has_port) {
+		func(self, entry, VIGIL_RULE_PORT_KEY_ANY);
+	} else if (entry->port_min == entry->port_max) {
+		func(self, entry, VIGIL_RULE_PORT_KEY_EXACT(entry->port_min));
+	} else {
+		for (guint32 block = VIGIL_RULE_PORT_KEY_BLOCK(entry->port_min);
+		     block <= VIGIL_RULE_PORT_KEY_BLOCK(entry->port_max);
+		     block++)
+			func(self, entry, block);
+	}
+}
+
+static void
 vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 {
-	VigilRuleBucket *bucket;
-	VigilRuleSlot *slot;
-	GPtrArray *list;
-
 	if (!vigil_rule_get_enabled(entry->rule))
 		return;
-	bucket = vigil_rule_set_ensure_bucket(self, entry->rule);
-	slot = vigil_rule_bucket_ensure_slot(bucket, entry->rule);
-	if (entry->has_port && entry->port_min == entry->port_max) {
-		gpointer key = GUINT_TO_POINTER((guint)entry->port_min + 1);
-		if (slot->ports == NULL)
-			slot->ports = g_hash_table_new_full(g_direct_hash,
-							    g_direct_equal,
-							    NULL,
-							    (GDestroyNotify)g_ptr_array_unref);
-		list = g_hash_table_lookup(slot->ports, key);
-		if (list == NULL) {
-			list = g_ptr_array_new();
-			g_hash_table_insert(slot->ports, key, list);
-		}
-	} else {
-		if (slot->general == NULL)
-			slot->general = g_ptr_array_new();
-		list = slot->general;
-	}
-	vigil_rule_list_insert(list, entry);
-	entry->slot = slot;
-	slot->n_entries++;
-	bucket->n_entries++;
+	entry->bucket = vigil_rule_set_ensure_bucket(self, entry->rule);
+	vigil_rule_set_foreach_port_key(self, entry, vigil_rule_set_list_insert);
+	vigil_rule_bucket_count(entry->bucket, &entry->dest, 1);
+	entry->bucket->n_entries++;
 }
 
 static void
 vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 {
-	VigilRuleSlot *slot = entry->slot;
-	VigilRuleBucket *bucket;
-	GPtrArray *list = entry->list;
+	VigilRuleBucket *bucket = entry->bucket;
 
-	if (slot == NULL)
+	if (bucket == NULL)
 		return;
-	bucket = slot->bucket;
-	vigil_rule_list_remove(list, entry);
-	entry->slot = NULL;
-	if (list->len == 0) {
-		if (list == slot->general)
-			g_clear_pointer(&slot->general, g_ptr_array_unref);
-		else
-			g_hash_table_remove(slot->ports,
-					    GUINT_TO_POINTER((guint)entry->port_min + 1));
-	}
-	if (--slot->n_entries == 0)
-		vigil_rule_bucket_remove_slot(bucket, slot);
+	vigil_rule_set_foreach_port_key(self, entry, vigil_rule_set_list_remove);
+	vigil_rule_bucket_count(bucket, &entry->dest, -1);
+	entry->bucket = NULL;
 	if (--bucket->n_entries > 0)
 		return;
-	if (bucket->kind == VIGIL_RULE_WHO_KIND_ANY)
+	if (bucket == self->any)
 		self->any = NULL;
 	else
-		g_hash_table_remove(self->buckets[bucket->kind], bucket->key);
+		vigil_rule_table_remove(&self->buckets, bucket->key, bucket);
 	vigil_rule_bucket_free(bucket);
 }
 
+/* calls @func for every list key the entry belongs under */
+/* calls @func for every list key the entry belongs under */
+/* calls @func for every list key the entry belongs under */
 static void
 vigil_rule_set_track(VigilRuleSet *self, VigilRuleEntry *entry)
 {
@@ -599,8 +1053,8 @@ vigil_rule_set_finalize(GObject *object)
 
 	vigil_rule_set_clear(self);
 	g_hash_table_unref(self->by_id);
-	for (guint i = 0; i < G_N_ELEMENTS(self->buckets); i++)
-		g_hash_table_unref(self->buckets[i]);
+	vigil_rule_table_clear(&self->buckets);
+	vigil_rule_table_clear(&self->lists);
 	g_hash_table_unref(self->expiring);
 	g_hash_table_unref(self->by_pid);
 	g_free(self->boot_id);
@@ -620,8 +1074,8 @@ vigil_rule_set_init(VigilRuleSet *self)
 {
 	g_queue_init(&self->order);
 	self->by_id = g_hash_table_new(g_str_hash, g_str_equal);
-	for (guint i = 0; i < G_N_ELEMENTS(self->buckets); i++)
-		self->buckets[i] = g_hash_table_new(g_str_hash, g_str_equal);
+	vigil_rule_table_init(&self->buckets, TRUE);
+	vigil_rule_table_init(&self->lists, FALSE);
 	self->expiring = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->by_pid = g_hash_table_new_full(g_direct_hash,
 					     g_direct_equal,
@@ -863,24 +1317,39 @@ vigil_rule_set_get_size(VigilRuleSet *self)
 typedef struct {
 	VigilRuleSet *self;
 	const VigilRuleQuery *query;
-	const VigilRuleEntry *best;
+	const VigilRuleItem *best;
 	const gchar *sha256;
 	gboolean sha256_done;
+	guint32 port_key_exact;
+	guint32 port_key_block;
+	/* the host: lower case, where each label suffix starts and its name hash */
+	const gchar *host;
+	guint n_suffixes;
+	guint16 suffix_offsets[VIGIL_RULE_HOST_MAX / 2 + 2];
+	guint64 suffix_hashes[VIGIL_RULE_HOST_MAX / 2 + 2];
+	gchar host_buf[VIGIL_RULE_HOST_MAX + 2];
+	/* the address */
 	guint8 family;
-	const guint8 *addr;
+	guint64 hi;
+	guint64 lo;
 } VigilRuleLookup;
 
 static gboolean
-vigil_rule_lookup_matches(VigilRuleLookup *lookup, const VigilRuleEntry *entry)
+vigil_rule_lookup_matches(VigilRuleLookup *lookup, const VigilRuleItem *item)
 {
 	const VigilRuleQuery *query = lookup->query;
+	const VigilRuleEntry *entry;
 
-	if (entry->protocol != 0 && entry->protocol != query->protocol)
+	if (item->protocol != 0 && item->protocol != query->protocol)
 		return FALSE;
-	if (entry->direction != VIGIL_DIRECTION_ANY && entry->direction != query->direction)
+	if (item->direction != VIGIL_DIRECTION_ANY && item->direction != query->direction)
 		return FALSE;
-	if (entry->has_port && (query->port < entry->port_min || query->port > entry->port_max))
+	if (query->port < item->port_min || query->port > item->port_max)
 		return FALSE;
+	if (item->checks == 0)
+		return TRUE;
+
+	entry = item->entry;
 	if (entry->has_user && (!query->uid_known || query->uid != entry->uid))
 		return FALSE;
 	switch (entry->lifetime) {
@@ -915,35 +1384,62 @@ vigil_rule_lookup_matches(VigilRuleLookup *lookup, const VigilRuleEntry *entry)
 }
 
 static void
-vigil_rule_lookup_list(VigilRuleLookup *lookup, GPtrArray *list)
+vigil_rule_lookup_list(VigilRuleLookup *lookup, const VigilRuleList *list)
 {
-	for (guint i = 0; i < list->len; i++) {
-		const VigilRuleEntry *entry = g_ptr_array_index(list, i);
+	const VigilRuleItem *items = vigil_rule_list_items(list);
 
-		/* sorted best first: nothing after this can win either */
-		if (lookup->best != NULL && vigil_rule_entry_compare(entry, lookup->best) > 0)
+	/* sorted best first: once a rule cannot beat the best so far, none after it can */
+	if (lookup->best != NULL && items[0].score < lookup->best->score)
+		return;
+	for (guint i = 0; i < list->len; i++) {
+		const VigilRuleItem *item = &items[i];
+		if (lookup->best != NULL && vigil_rule_item_compare(item, lookup->best) > 0)
 			return;
-		if (vigil_rule_lookup_matches(lookup, entry)) {
-			lookup->best = entry;
+		if (vigil_rule_lookup_matches(lookup, item)) {
+			lookup->best = item;
 			return;
 		}
 	}
 }
 
 static void
-vigil_rule_lookup_slot(VigilRuleLookup *lookup, VigilRuleSlot *slot)
+vigil_rule_lookup_probe(VigilRuleLookup *lookup,
+			const VigilRuleBucket *bucket,
+			const VigilRuleDest *dest,
+			guint64 group,
+			guint64 filter_word,
+			guint32 port_key)
 {
-	if (slot == NULL)
+	guint64 key = vigil_rule_hash_list_in_group(group, port_key);
+	guint64 bits = vigil_rule_filter_key_bits(key);
+	const VigilRuleList *list;
+
+	if ((filter_word & bits) != bits)
 		return;
-	if (slot->ports != NULL) {
-		GPtrArray *list =
-		    g_hash_table_lookup(slot->ports,
-					GUINT_TO_POINTER((guint)lookup->query->port + 1));
-		if (list != NULL)
-			vigil_rule_lookup_list(lookup, list);
-	}
-	if (slot->general != NULL)
-		vigil_rule_lookup_list(lookup, slot->general);
+	list = vigil_rule_table_find_list(&lookup->self->lists, key, bucket, dest, port_key);
+	if (list != NULL)
+		vigil_rule_lookup_list(lookup, list);
+}
+
+/* visits the lists of one destination: the query's exact port, its port block, any port */
+static void
+vigil_rule_lookup_dest(VigilRuleLookup *lookup,
+		       const VigilRuleBucket *bucket,
+		       const VigilRuleDest *dest)
+{
+	const guint *n_lists = bucket->n_lists[dest->kind];
+	guint64 group = vigil_rule_hash_group(bucket->key, dest->hash);
+	guint64 word = bucket->filter.words[(guint)(group >> 32) & bucket->filter.mask];
+
+	/* the bucket's own filter is small and near the bucket: most absent lists stop here */
+	if ((word & vigil_rule_filter_group_bits(group)) != vigil_rule_filter_group_bits(group))
+		return;
+	if (n_lists[VIGIL_RULE_PORT_KIND_EXACT] > 0)
+		vigil_rule_lookup_probe(lookup, bucket, dest, group, word, lookup->port_key_exact);
+	if (n_lists[VIGIL_RULE_PORT_KIND_BLOCK] > 0)
+		vigil_rule_lookup_probe(lookup, bucket, dest, group, word, lookup->port_key_block);
+	if (n_lists[VIGIL_RULE_PORT_KIND_ANY] > 0)
+		vigil_rule_lookup_probe(lookup, bucket, dest, group, word, VIGIL_RULE_PORT_KEY_ANY);
 }
 
 static inline gboolean
@@ -952,75 +1448,161 @@ vigil_rule_lookup_beaten(VigilRuleLookup *lookup, guint64 who, guint64 dest)
 	return lookup->best != NULL && lookup->best->score > vigil_rule_score_bound(who, dest);
 }
 
+static inline gboolean
+vigil_rule_bucket_has_dest(const VigilRuleBucket *bucket, VigilRuleDestKind kind)
+{
+	const guint *n_lists = bucket->n_lists[kind];
+
+	return n_lists[0] + n_lists[1] + n_lists[2] > 0;
+}
+
+/* probes the prefix lengths of the bucket from @from down to @to, longest first */
 static void
 vigil_rule_lookup_prefixes(VigilRuleLookup *lookup,
-			   VigilRuleBucket *bucket,
-			   guint64 who,
-			   gboolean full_length)
+			   const VigilRuleBucket *bucket,
+			   gint from,
+			   gint to)
 {
-	GArray *array = bucket->prefixes[lookup->family == 6];
-	guint8 full = lookup->family == 4 ? 32 : 128;
+	const guint64 *mask = bucket->prefix_mask[lookup->family == 6];
+	gint full = lookup->family == 4 ? 32 : 128;
+	VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_CIDR, .family = lookup->family};
+	gint prefix = from;
 
-	if (array == NULL)
-		return;
-	for (guint i = 0; i < array->len; i++) {
-		guint8 prefix = g_array_index(array, VigilRulePrefixCount, i).prefix;
-		VigilRuleCidrKey key;
-		if ((prefix == full) != full_length)
+	while (prefix >= to) {
+		/* the highest length present at or below @prefix, a word of the mask at a time */
+		guint64 word = mask[prefix / 64] & (G_MAXUINT64 >> (63 - prefix % 64));
+		if (word == 0) {
+			prefix = (prefix / 64) * 64 - 1;
 			continue;
+		}
+		prefix = (prefix / 64) * 64 + (63 - __builtin_clzll(word));
+		if (prefix < to)
+			return;
 		if (vigil_rule_lookup_beaten(lookup,
-					     who,
+					     bucket->who_max,
 					     prefix == full ? VIGIL_RULE_DEST_EXACT
 							    : VIGIL_RULE_DEST_PREFIX(prefix)))
 			return;
-		vigil_rule_cidr_key_mask(&key, lookup->addr, lookup->family, prefix);
-		vigil_rule_lookup_slot(lookup, g_hash_table_lookup(bucket->cidrs, &key));
+		dest.prefix = (guint8)prefix;
+		vigil_rule_mask(lookup->hi, lookup->lo, (guint)prefix, &dest.hi, &dest.lo);
+		dest.hash = vigil_rule_hash_dest_cidr(dest.family, dest.prefix, dest.hi, dest.lo);
+		vigil_rule_lookup_dest(lookup, bucket, &dest);
+		prefix--;
 	}
 }
 
 static void
-vigil_rule_lookup_bucket(VigilRuleLookup *lookup,
-			 VigilRuleBucket *bucket,
-			 const gchar *host,
-			 const guint *suffixes,
-			 guint n_suffixes)
+vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 {
-	guint64 who;
 	gboolean has_cidrs;
+	gint full;
 
-	if (bucket == NULL)
+	if (bucket == NULL ||
+	    vigil_rule_lookup_beaten(lookup, bucket->who_max, VIGIL_RULE_DEST_EXACT))
 		return;
-	who = bucket->kind == VIGIL_RULE_WHO_KIND_ANY
-		  ? VIGIL_RULE_WHO_USER
-		  : VIGIL_RULE_WHO_APP + VIGIL_RULE_WHO_SHA256 + VIGIL_RULE_WHO_USER;
-	if (vigil_rule_lookup_beaten(lookup, who, VIGIL_RULE_DEST_EXACT))
-		return;
-	has_cidrs = lookup->family != 0 && bucket->cidrs != NULL;
+	full = lookup->family == 4 ? 32 : 128;
+	has_cidrs =
+	    lookup->family != 0 && vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_CIDR);
 
-	/* exact host and full-length addresses */
-	if (host != NULL && bucket->hosts != NULL)
-		vigil_rule_lookup_slot(lookup, g_hash_table_lookup(bucket->hosts, host));
+	/* exact host and full-length address */
+	if (lookup->host != NULL && vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_HOST)) {
+		VigilRuleDest dest = {
+		    .kind = VIGIL_RULE_DEST_KIND_HOST,
+		    .name = lookup->host,
+		    .hash = vigil_rule_hash_dest_name(lookup->suffix_hashes[0],
+						      VIGIL_RULE_DEST_KIND_HOST),
+		};
+		vigil_rule_lookup_dest(lookup, bucket, &dest);
+	}
 	if (has_cidrs)
-		vigil_rule_lookup_prefixes(lookup, bucket, who, TRUE);
+		vigil_rule_lookup_prefixes(lookup, bucket, full, full);
 
-	/* domains, the longest suffix first */
-	if (host != NULL && bucket->domains != NULL) {
-		for (guint i = 0; i < n_suffixes; i++) {
-			if (vigil_rule_lookup_beaten(lookup,
-						     who,
-						     VIGIL_RULE_DEST_DOMAIN(n_suffixes - i)))
+	/* domains, the longest suffix first, only for label counts the bucket has */
+	if (lookup->host != NULL && bucket->domain_mask != 0) {
+		for (guint i = 0; i < lookup->n_suffixes; i++) {
+			guint labels = MIN(lookup->n_suffixes - i, VIGIL_RULE_LABELS_MAX);
+			VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_DOMAIN};
+			if (vigil_rule_lookup_beaten(
+				lookup,
+				bucket->who_max,
+				VIGIL_RULE_DEST_DOMAIN(lookup->n_suffixes - i)))
 				break;
-			vigil_rule_lookup_slot(
-			    lookup,
-			    g_hash_table_lookup(bucket->domains, host + suffixes[i]));
+			if (!vigil_rule_mask_get(&bucket->domain_mask, labels))
+				continue;
+			dest.name = lookup->host + lookup->suffix_offsets[i];
+			dest.hash = vigil_rule_hash_dest_name(lookup->suffix_hashes[i],
+							      VIGIL_RULE_DEST_KIND_DOMAIN);
+			vigil_rule_lookup_dest(lookup, bucket, &dest);
 		}
 	}
 
 	/* shorter prefixes, the longest first, then any destination */
 	if (has_cidrs)
-		vigil_rule_lookup_prefixes(lookup, bucket, who, FALSE);
-	if (!vigil_rule_lookup_beaten(lookup, who, VIGIL_RULE_DEST_ANY))
-		vigil_rule_lookup_slot(lookup, bucket->any);
+		vigil_rule_lookup_prefixes(lookup, bucket, full - 1, 0);
+	if (vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_ANY) &&
+	    !vigil_rule_lookup_beaten(lookup, bucket->who_max, VIGIL_RULE_DEST_ANY)) {
+		VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_ANY};
+		vigil_rule_lookup_dest(lookup, bucket, &dest);
+	}
+}
+
+/* the host in lower case without a trailing dot, and the hash of each label suffix; a
+ * name that is too long or has an empty label is not a host name and stays unknown */
+static void
+vigil_rule_lookup_set_host(VigilRuleLookup *lookup, const gchar *host)
+{
+	guint64 h = VIGIL_RULE_FNV_OFFSET;
+	gboolean clean = TRUE;
+	const gchar *name;
+	guint n_dots = 0;
+	gsize len = 0;
+	guint idx;
+
+	if (host == NULL)
+		return;
+	for (; host[len] != '\0'; len++) {
+		if (len > VIGIL_RULE_HOST_MAX)
+			return;
+		if (host[len] == '.') {
+			if (len == 0 || host[len - 1] == '.')
+				return;
+			n_dots++;
+		} else if (host[len] >= 'A' && host[len] <= 'Z') {
+			clean = FALSE;
+		}
+	}
+	if (len > 0 && host[len - 1] == '.') {
+		clean = FALSE;
+		len--;
+		n_dots--;
+	}
+	if (len == 0 || len > VIGIL_RULE_HOST_MAX)
+		return;
+
+	/* as documented, the host is usually in lower case already and needs no copy */
+	name = host;
+	if (!clean) {
+		for (gsize i = 0; i < len; i++)
+			lookup->host_buf[i] = g_ascii_tolower(host[i]);
+		lookup->host_buf[len] = '\0';
+		name = lookup->host_buf;
+	}
+	lookup->host = name;
+
+	/* suffix i starts after the i-th dot; walking back, each dot completes one */
+	lookup->n_suffixes = n_dots + 1;
+	idx = n_dots;
+	for (gsize i = len; i > 0; i--) {
+		if (name[i - 1] == '.') {
+			lookup->suffix_offsets[idx] = (guint16)i;
+			lookup->suffix_hashes[idx] = h;
+			idx--;
+		}
+		h ^= (guchar)name[i - 1];
+		h *= VIGIL_RULE_FNV_PRIME;
+	}
+	lookup->suffix_offsets[0] = 0;
+	lookup->suffix_hashes[0] = h;
 }
 
 /**
@@ -1040,66 +1622,50 @@ VigilRule *
 vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 {
 	static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	VigilRuleLookup lookup = {.self = self, .query = query};
-	gchar host_buf[VIGIL_RULE_HOST_MAX + 2];
-	guint suffixes[VIGIL_RULE_HOST_MAX / 2 + 2];
-	guint n_suffixes = 0;
-	const gchar *host = NULL;
+	const gchar *who_names[3];
+	guint64 who_keys[3] = {0};
+	VigilRuleLookup lookup;
 
 	g_return_val_if_fail(VIGIL_IS_RULE_SET(self), NULL);
 	g_return_val_if_fail(query != NULL, NULL);
 
-	/* the host in lower case without a trailing dot, and where each label suffix starts */
-	if (query->host != NULL) {
-		gsize len = 0;
-		for (; query->host[len] != '\0' && len <= VIGIL_RULE_HOST_MAX + 1; len++)
-			host_buf[MIN(len, VIGIL_RULE_HOST_MAX + 1)] =
-			    g_ascii_tolower(query->host[len]);
-		if (len > 0 && len <= VIGIL_RULE_HOST_MAX + 1 && host_buf[len - 1] == '.')
-			len--;
-		if (len > 0 && len <= VIGIL_RULE_HOST_MAX) {
-			host_buf[len] = '\0';
-			host = host_buf;
-			suffixes[n_suffixes++] = 0;
-			for (gsize i = 0; i + 1 < len; i++) {
-				if (host_buf[i] == '.')
-					suffixes[n_suffixes++] = (guint)i + 1;
-			}
-		}
+	/* only the header of the lookup state is cleared, not its buffers */
+	memset(&lookup, 0, G_STRUCT_OFFSET(VigilRuleLookup, suffix_offsets));
+	lookup.family = 0;
+	lookup.self = self;
+	lookup.query = query;
+	lookup.port_key_exact = VIGIL_RULE_PORT_KEY_EXACT(query->port);
+	lookup.port_key_block = VIGIL_RULE_PORT_KEY_BLOCK(query->port);
+	vigil_rule_lookup_set_host(&lookup, query->host);
+	if (query->family == 6 && memcmp(query->addr, mapped, sizeof(mapped)) == 0) {
+		lookup.family = 4;
+		vigil_rule_load_address(query->addr + 12, 4, &lookup.hi, &lookup.lo);
+	} else if (query->family == 4 || query->family == 6) {
+		lookup.family = query->family;
+		vigil_rule_load_address(query->addr, query->family, &lookup.hi, &lookup.lo);
 	}
 
-	if (query->family == 4 || query->family == 6) {
-		lookup.family = query->family;
-		lookup.addr = query->addr;
-		if (query->family == 6 && memcmp(query->addr, mapped, sizeof(mapped)) == 0) {
-			lookup.family = 4;
-			lookup.addr = query->addr + 12;
-		}
+	who_names[VIGIL_RULE_WHO_KIND_EXE] = query->exe;
+	who_names[VIGIL_RULE_WHO_KIND_APP_ID] = query->app_id;
+	who_names[VIGIL_RULE_WHO_KIND_UNIT] = query->unit;
+	for (guint kind = 0; kind < G_N_ELEMENTS(who_names); kind++) {
+		if (who_names[kind] == NULL || self->buckets.len == 0)
+			continue;
+		who_keys[kind] =
+		    vigil_rule_hash_bucket(kind, vigil_rule_hash_name(who_names[kind]));
 	}
 
 	/* a specific app first: any-app rules are often beaten without a look */
-	if (query->exe != NULL)
-		vigil_rule_lookup_bucket(
-		    &lookup,
-		    g_hash_table_lookup(self->buckets[VIGIL_RULE_WHO_KIND_EXE], query->exe),
-		    host,
-		    suffixes,
-		    n_suffixes);
-	if (query->app_id != NULL)
-		vigil_rule_lookup_bucket(
-		    &lookup,
-		    g_hash_table_lookup(self->buckets[VIGIL_RULE_WHO_KIND_APP_ID], query->app_id),
-		    host,
-		    suffixes,
-		    n_suffixes);
-	if (query->unit != NULL)
-		vigil_rule_lookup_bucket(
-		    &lookup,
-		    g_hash_table_lookup(self->buckets[VIGIL_RULE_WHO_KIND_UNIT], query->unit),
-		    host,
-		    suffixes,
-		    n_suffixes);
-	vigil_rule_lookup_bucket(&lookup, self->any, host, suffixes, n_suffixes);
+	for (guint kind = 0; kind < G_N_ELEMENTS(who_names); kind++) {
+		if (who_keys[kind] == 0)
+			continue;
+		vigil_rule_lookup_bucket(&lookup,
+					 vigil_rule_table_find_bucket(&self->buckets,
+								      who_keys[kind],
+								      kind,
+								      who_names[kind]));
+	}
+	vigil_rule_lookup_bucket(&lookup, self->any);
 	return lookup.best != NULL ? lookup.best->rule : NULL;
 }
 

@@ -438,6 +438,12 @@ test_domain_matching(TestFixture *fixture, gconstpointer user_data)
 	fixture->query.host = ".";
 	g_assert_null(test_lookup(fixture));
 
+	/* a name with an empty label is no host name: it is treated as unknown */
+	fixture->query.host = "a..example.org";
+	g_assert_null(test_lookup(fixture));
+	fixture->query.host = ".example.org";
+	g_assert_null(test_lookup(fixture));
+
 	/* an exact host matches only itself */
 	fixture->query.host = "example.net";
 	g_assert_cmpstr(test_lookup(fixture), ==, "exact");
@@ -833,6 +839,41 @@ test_add_replace_remove(TestFixture *fixture, gconstpointer user_data)
 }
 
 /* the randomized cross-check: a linear scan that states the precedence plainly */
+
+/* the tables grow and shrink: every rule stays findable through adds and removes */
+static void
+test_many_rules(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	guint n_rules = 20000;
+
+	for (guint i = 0; i < n_rules; i++) {
+		g_autofree gchar *id = g_strdup_printf("h%05u", i);
+		g_autofree gchar *host = g_strdup_printf("host%u.example.org", i);
+		g_autofree gchar *port = g_strdup_printf("%u", 1 + i % 3);
+		ADD(id, "action", "allow", "exe", "/usr/bin/curl", "host", host, "port", port);
+	}
+	for (guint i = 0; i < n_rules; i += 2) {
+		g_autofree gchar *id = g_strdup_printf("h%05u", i);
+		gboolean ret = vigil_rule_set_remove(fixture->set, id, &error);
+		g_assert_no_error(error);
+		g_assert_true(ret);
+	}
+	for (guint i = 0; i < n_rules; i++) {
+		g_autofree gchar *id = g_strdup_printf("h%05u", i);
+		g_autofree gchar *host = g_strdup_printf("host%u.example.org", i);
+		fixture->query.host = host;
+		fixture->query.port = 1 + i % 3;
+		g_assert_cmpstr(test_lookup(fixture), ==, i % 2 == 0 ? NULL : id);
+		fixture->query.port = 4;
+		g_assert_null(test_lookup(fixture));
+	}
+	g_assert_cmpuint(vigil_rule_set_get_size(fixture->set), ==, n_rules / 2);
+	vigil_rule_set_clear(fixture->set);
+	fixture->query.host = "host1.example.org";
+	fixture->query.port = 2;
+	g_assert_null(test_lookup(fixture));
+}
 
 static gboolean
 brute_host_matches(VigilRule *rule, const gchar *host)
@@ -1310,6 +1351,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/once", test_once);
 	fixtured_test("/vigil/rules/rule-set/process", test_process);
 	fixtured_test("/vigil/rules/rule-set/add-replace-remove", test_add_replace_remove);
+	fixtured_test("/vigil/rules/rule-set/many-rules", test_many_rules);
 	fixtured_test("/vigil/rules/rule-set/random-cross-check", test_random_cross_check);
 	fixtured_test("/vigil/rules/rule-set/random-cross-check-sparse",
 		      test_random_cross_check_sparse);
