@@ -274,7 +274,6 @@ vigil_attribution_evict_process(VigilAttribution *self, VigilAttributionProcess 
 	g_hash_table_remove(self->processes, GUINT_TO_POINTER(proc->pid));
 }
 
-/* the holders' inode lists keep it until their next compaction */
 /* emitted from an idle, so that a handler never runs inside the maps' bookkeeping */
 static gboolean
 vigil_attribution_exited_idle_cb(gpointer user_data)
@@ -309,12 +308,6 @@ vigil_attribution_process_exited(VigilAttribution *self, VigilAttributionProcess
 		}
 	}
 	vigil_attribution_evict_process(self, proc);
-}
-
-static void
-vigil_attribution_evict_inode(VigilAttribution *self, VigilAttributionInode *entry)
-{
-	vigil_attribution_remove_inode(self, entry);
 }
 
 static void
@@ -459,8 +452,9 @@ vigil_attribution_add_holder(VigilAttribution *self,
 
 	if (entry == NULL) {
 		while (self->inode_lru.length >= self->max_inodes) {
+			/* its holders' inode lists keep it until their next compaction */
 			VigilAttributionInode *old = g_queue_peek_tail_link(&self->inode_lru)->data;
-			vigil_attribution_evict_inode(self, old);
+			vigil_attribution_remove_inode(self, old);
 		}
 		entry = g_new0(VigilAttributionInode, 1);
 		entry->inode = inode;
@@ -615,7 +609,7 @@ vigil_attribution_entry_resolve(VigilAttribution *self,
 
 /* the socket of a busy process: where it kept sockets before, or the next fd */
 static VigilAttributionProcess *
-vigil_attribution_probe(VigilAttribution *self, guint32 inode, guint32 uid)
+vigil_attribution_probe(VigilAttribution *self, guint32 inode, guint32 uid, gint *fd_out)
 {
 	guint budget = VIGIL_ATTRIBUTION_PROBE_BUDGET;
 
@@ -639,6 +633,7 @@ vigil_attribution_probe(VigilAttribution *self, guint32 inode, guint32 uid)
 				vigil_attribution_add_holder(self, inode, proc, fds[j], 0, 0);
 				vigil_attribution_process_add_hint(proc, fds[j]);
 				self->stats.probe_hits++;
+				*fd_out = fds[j];
 				return proc;
 			}
 			if (gone) {
@@ -729,13 +724,8 @@ vigil_attribution_resolve_inode(VigilAttribution *self,
 		if (proc != NULL)
 			self->stats.cache_hits++;
 	}
-	if (proc == NULL && fresh_job == 0) {
-		proc = vigil_attribution_probe(self, inode, uid);
-		if (proc != NULL) {
-			entry = g_hash_table_lookup(self->inodes, GUINT_TO_POINTER(inode));
-			fd = entry != NULL ? entry->holders[0].fd : -1;
-		}
-	}
+	if (proc == NULL && fresh_job == 0)
+		proc = vigil_attribution_probe(self, inode, uid, &fd);
 	if (proc != NULL && fresh_job == 0 && fd >= 0)
 		proc = vigil_attribution_check_children(self, proc, inode, fd, 0);
 	return proc;
