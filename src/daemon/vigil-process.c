@@ -22,7 +22,9 @@
  * One process as /proc shows it, read once through a /proc/<pid> directory fd. That fd pins
  * the process: if it exits and its pid is reused, everything read through the fd fails
  * instead of describing the newcomer, so a record never mixes two processes. (pid, start
- * time) names the record; start time is field 22 of /proc/<pid>/stat.
+ * time) names the record; start time is field 22 of /proc/<pid>/stat. A record is what was
+ * true when it was read: VigilAttribution reads it again after an exec or a uid change, and
+ * when it is older than 10 s (a unit move, an upgrade of the exe).
  */
 
 #define VIGIL_PROC_SMALL_FILE_MAX   (64 * 1024)
@@ -682,7 +684,9 @@ vigil_process_load_exe(VigilProcess *self, gint dirfd)
 	}
 }
 
-/* deleted or replaced since start: compare the path now with the file the process runs */
+/* deleted or replaced since start: the kernel marks an unlinked exe " (deleted)", and the path
+ * now names either nothing (deleted) or another file (replaced, as an upgrade does by renaming
+ * a new file over it) */
 static void
 vigil_process_check_exe_path(VigilProcess *self, gint dirfd, gboolean same_mnt_ns)
 {
@@ -704,13 +708,12 @@ vigil_process_check_exe_path(VigilProcess *self, gint dirfd, gboolean same_mnt_n
 			self->exe_deleted = TRUE;
 		return;
 	}
-	if (!self->exe_deleted &&
-	    (st.st_dev != self->exe_key.device || st.st_ino != self->exe_key.inode))
+	if (st.st_dev != self->exe_key.device || st.st_ino != self->exe_key.inode) {
 		self->exe_replaced = TRUE;
+		self->exe_deleted = FALSE;
+	}
 }
 
-/* the uids, and the state now: status is read last, so that a process that exited while it
- * was read (a zombie, or gone) yields no record */
 static gboolean
 vigil_process_load_status(VigilProcess *self, gint dirfd, GError **error)
 {
@@ -886,14 +889,15 @@ vigil_process_load_from_dirfd(VigilProcess *self, gint proc_pid_dirfd, GError **
 		same_mnt_ns = self->mnt_ns == vigil_process_get_self_mnt_ns();
 	}
 	vigil_process_load_exe(self, proc_pid_dirfd);
+	vigil_process_check_exe_path(self, proc_pid_dirfd, same_mnt_ns);
+	/* the host path names the very file that runs, or nothing */
 	if (self->exe != NULL && self->has_exe_key) {
-		if (same_mnt_ns)
-			self->host_exe = self->exe_deleted ? NULL : g_strdup(self->exe);
-		else
+		if (!same_mnt_ns)
 			self->host_exe =
 			    vigil_process_map_host_path(proc_pid_dirfd, self->exe, &self->exe_key);
+		else if (!self->exe_deleted && !self->exe_replaced)
+			self->host_exe = g_strdup(self->exe);
 	}
-	vigil_process_check_exe_path(self, proc_pid_dirfd, same_mnt_ns);
 
 	cmdline = vigil_proc_read_at(proc_pid_dirfd,
 				     "cmdline",

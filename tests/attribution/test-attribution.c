@@ -563,6 +563,82 @@ test_attribution_flatpak_func(Fixture *fixture, gconstpointer user_data)
 	g_rmdir(dir);
 }
 
+static gchar *
+test_sha256_of_file(const gchar *path)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(path, &contents, &len, NULL));
+	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)contents, len);
+}
+
+static void
+test_copy_executable(const gchar *from, const gchar *to)
+{
+	g_autofree gchar *contents = NULL;
+	gsize len = 0;
+
+	g_assert_true(g_file_get_contents(from, &contents, &len, NULL));
+	g_assert_true(g_file_set_contents(to, contents, (gssize)len, NULL));
+	g_assert_cmpint(g_chmod(to, 0755), ==, 0);
+}
+
+static void
+test_attribution_exe_changed_func(Fixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dir = g_dir_make_tmp("vigil-attr-XXXXXX", &error);
+	g_autofree gchar *replaced = g_build_filename(dir, "replaced", NULL);
+	g_autofree gchar *deleted = g_build_filename(dir, "deleted", NULL);
+	g_autofree gchar *other = g_build_filename(dir, "other", NULL);
+	g_autofree gchar *sha256 = test_sha256_of_file(helper_path);
+	g_autoptr(VigilProcess) process_replaced = NULL;
+	g_autoptr(VigilProcess) process_deleted = NULL;
+	Helper *helper_replaced;
+	Helper *helper_deleted;
+	Report report_replaced;
+	Report report_deleted;
+
+	g_assert_no_error(error);
+	test_copy_executable(helper_path, replaced);
+	test_copy_executable(helper_path, deleted);
+	helper_replaced = helper_spawn(replaced, "tcp", "127.0.0.1", fixture->tcp4_port, NULL);
+	helper_deleted = helper_spawn(deleted, "tcp", "127.0.0.1", fixture->tcp4_port, NULL);
+
+	/* while they run: an upgrade renames another file over one, the other is deleted (both
+	 * before the first lookup, as a record tells what it saw when it was read) */
+	helper_read_report(helper_replaced, &report_replaced);
+	helper_read_report(helper_deleted, &report_deleted);
+	test_copy_executable(helper_b_path, other);
+	g_assert_cmpint(g_rename(other, replaced), ==, 0);
+	g_assert_cmpint(g_unlink(deleted), ==, 0);
+
+	process_replaced = test_lookup(fixture->attribution, &report_replaced.key, &error);
+	g_assert_no_error(error);
+	assert_process(process_replaced, report_replaced.pid, replaced);
+	g_assert_true(vigil_process_get_exe_replaced(process_replaced));
+	g_assert_false(vigil_process_get_exe_deleted(process_replaced));
+	g_assert_null(vigil_process_get_host_exe(process_replaced));
+	/* hashed as it runs, not as the path reads now */
+	g_assert_cmpstr(vigil_process_get_exe_sha256(process_replaced, &error), ==, sha256);
+	g_assert_no_error(error);
+
+	process_deleted = test_lookup(fixture->attribution, &report_deleted.key, &error);
+	g_assert_no_error(error);
+	assert_process(process_deleted, report_deleted.pid, deleted);
+	g_assert_true(vigil_process_get_exe_deleted(process_deleted));
+	g_assert_false(vigil_process_get_exe_replaced(process_deleted));
+	g_assert_null(vigil_process_get_host_exe(process_deleted));
+	g_assert_cmpstr(vigil_process_get_exe_sha256(process_deleted, &error), ==, sha256);
+	g_assert_no_error(error);
+
+	g_assert_cmpint(helper_finish(helper_replaced), ==, 0);
+	g_assert_cmpint(helper_finish(helper_deleted), ==, 0);
+	g_unlink(replaced);
+	g_rmdir(dir);
+}
+
 typedef struct {
 	Helper *helper;
 	guint32 pid;
@@ -1056,6 +1132,7 @@ main(int argc, char **argv)
 	test_add("exit-after-send", test_attribution_exit_after_send_func, TEST_FLAG_NONE);
 	test_add("pid-reuse", test_attribution_pid_reuse_func, TEST_FLAG_NONE);
 	test_add("exec", test_attribution_exec_func, TEST_FLAG_NONE);
+	test_add("exe-changed", test_attribution_exe_changed_func, TEST_FLAG_NONE);
 	test_add("cancel", test_attribution_cancel_func, TEST_FLAG_NONE);
 	test_add("exit-evicts", test_attribution_exit_evicts_func, TEST_FLAG_NONE);
 	test_add("bounded", test_attribution_bounded_func, TEST_FLAG_BOUNDED);
