@@ -1204,6 +1204,40 @@ vigil_process_get_exe_sha256(VigilProcess *self, GError **error)
 	return result;
 }
 
+/**
+ * vigil_process_peek_exe_sha256:
+ * @self: a #VigilProcess
+ *
+ * The SHA-256 of the file the process runs if it is known already (computed for this record
+ * or for the same file version before), without reading anything: the main loop can ask
+ * this, and start vigil_process_get_exe_sha256_async() on %NULL.
+ *
+ * Returns: (transfer none) (nullable): lowercase hex
+ */
+const gchar *
+vigil_process_peek_exe_sha256(VigilProcess *self)
+{
+	g_autofree gchar *cached = NULL;
+	const gchar *result;
+
+	g_return_val_if_fail(VIGIL_IS_PROCESS(self), NULL);
+
+	g_mutex_lock(&self->sha256_mutex);
+	result = self->exe_sha256;
+	g_mutex_unlock(&self->sha256_mutex);
+	if (result != NULL || !self->has_exe_key)
+		return result;
+	cached = vigil_exe_hash_lookup(vigil_exe_hash_get_default(), &self->exe_key);
+	if (cached == NULL)
+		return NULL;
+	g_mutex_lock(&self->sha256_mutex);
+	if (self->exe_sha256 == NULL)
+		self->exe_sha256 = g_steal_pointer(&cached);
+	result = self->exe_sha256;
+	g_mutex_unlock(&self->sha256_mutex);
+	return result;
+}
+
 static void
 vigil_process_sha256_thread_cb(GTask *task,
 			       gpointer source_object,

@@ -102,6 +102,8 @@ const gchar *
 vigil_process_get_container(VigilProcess *self);
 
 const gchar *
+vigil_process_peek_exe_sha256(VigilProcess *self);
+const gchar *
 vigil_process_get_exe_sha256(VigilProcess *self, GError **error);
 void
 vigil_process_get_exe_sha256_async(VigilProcess *self,

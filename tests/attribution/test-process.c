@@ -177,12 +177,49 @@ test_process_load_self_func(void)
 	/* the hash of what runs, once, then from the cache */
 	g_assert_true(g_file_get_contents(exe, &contents, &len, NULL));
 	expected = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)contents, len);
+	g_assert_null(vigil_process_peek_exe_sha256(process));
 	computed = vigil_process_get_exe_sha256(process, &error);
 	g_assert_no_error(error);
 	g_assert_cmpstr(computed, ==, expected);
+	g_assert_cmpstr(vigil_process_peek_exe_sha256(process), ==, expected);
+	/* another record of the same file knows it from the shared cache */
+	{
+		g_autoptr(VigilProcess) again = vigil_process_new((guint32)getpid());
+		g_assert_true(vigil_process_load(again, NULL));
+		g_assert_cmpstr(vigil_process_peek_exe_sha256(again), ==, expected);
+	}
 	sha256 =
 	    vigil_exe_hash_compute_for_pid(vigil_exe_hash_get_default(), (guint32)getpid(), &error);
 	g_assert_no_error(error);
+	g_assert_cmpstr(sha256, ==, expected);
+}
+
+static void
+test_sha256_async_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	gchar **result = user_data;
+	g_autoptr(GError) error = NULL;
+
+	*result = vigil_process_get_exe_sha256_finish(VIGIL_PROCESS(source), res, &error);
+	g_assert_no_error(error);
+}
+
+static void
+test_process_sha256_async_func(void)
+{
+	g_autoptr(VigilProcess) process = vigil_process_new((guint32)getpid());
+	g_autofree gchar *exe = realpath("/proc/self/exe", NULL);
+	g_autofree gchar *contents = NULL;
+	g_autofree gchar *expected = NULL;
+	g_autofree gchar *sha256 = NULL;
+	gsize len = 0;
+
+	g_assert_true(vigil_process_load(process, NULL));
+	g_assert_true(g_file_get_contents(exe, &contents, &len, NULL));
+	expected = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)contents, len);
+	vigil_process_get_exe_sha256_async(process, NULL, test_sha256_async_cb, &sha256);
+	while (sha256 == NULL)
+		g_main_context_iteration(NULL, TRUE);
 	g_assert_cmpstr(sha256, ==, expected);
 }
 
@@ -334,6 +371,7 @@ main(int argc, char **argv)
 	g_test_add_func("/vigil/daemon/process/flatpak-info", test_process_flatpak_info_func);
 	g_test_add_func("/vigil/daemon/process/cmdline", test_process_cmdline_func);
 	g_test_add_func("/vigil/daemon/process/load-self", test_process_load_self_func);
+	g_test_add_func("/vigil/daemon/process/sha256-async", test_process_sha256_async_func);
 	g_test_add_func("/vigil/daemon/exe-hash/cache", test_exe_hash_func);
 	g_test_add_func("/vigil/daemon/sockdiag/flow-key", test_flow_key_func);
 	g_test_add_func("/vigil/daemon/sockdiag/udp-wildcard", test_sockdiag_func);
