@@ -1460,6 +1460,18 @@ vigil_attribution_sweep_timer_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* without proc events, exits are found by a sweep every few seconds */
+static void
+vigil_attribution_sweep_timer_start(VigilAttribution *self)
+{
+	if (self->sweep_timer != NULL)
+		return;
+	self->sweep_timer = g_timeout_source_new_seconds(VIGIL_ATTRIBUTION_SWEEP_INTERVAL);
+	g_source_set_callback(self->sweep_timer, vigil_attribution_sweep_timer_cb, self, NULL);
+	g_source_set_name(self->sweep_timer, "vigil attribution sweep timer");
+	g_source_attach(self->sweep_timer, self->context);
+}
+
 static void
 vigil_attribution_recent_push(VigilAttribution *self, guint32 pid, guint32 ppid)
 {
@@ -1518,6 +1530,9 @@ vigil_attribution_proc_event_cb(const VigilProcEvent *event, gpointer user_data)
 		self->recent_len = 0;
 		vigil_attribution_sweep_stop(self);
 		vigil_attribution_sweep_start(self);
+		/* the connector itself failed: no events any more */
+		if (!vigil_proc_connector_is_running(self->connector))
+			vigil_attribution_sweep_timer_start(self);
 		break;
 	default:
 		g_assert_not_reached();
@@ -1606,15 +1621,8 @@ vigil_attribution_start(VigilAttribution *self, GError **error)
 			g_clear_pointer(&self->connector, vigil_proc_connector_free);
 		}
 	}
-	if (!self->events_reliable) {
-		self->sweep_timer = g_timeout_source_new_seconds(VIGIL_ATTRIBUTION_SWEEP_INTERVAL);
-		g_source_set_callback(self->sweep_timer,
-				      vigil_attribution_sweep_timer_cb,
-				      self,
-				      NULL);
-		g_source_set_name(self->sweep_timer, "vigil attribution sweep timer");
-		g_source_attach(self->sweep_timer, self->context);
-	}
+	if (!self->events_reliable)
+		vigil_attribution_sweep_timer_start(self);
 	self->started = TRUE;
 	return TRUE;
 }

@@ -993,6 +993,49 @@ test_attribution_exit_evicts_func(Fixture *fixture, gconstpointer user_data)
 }
 
 static void
+test_attribution_overrun_func(Fixture *fixture, gconstpointer user_data)
+{
+	Helper *helper = helper_spawn(helper_path, "tcp", "127.0.0.1", fixture->tcp4_port, NULL);
+	g_autoptr(VigilProcess) before = NULL;
+	g_autoptr(VigilProcess) after = NULL;
+	VigilAttributionStats stats;
+	gint64 deadline;
+	Report report;
+
+	before = test_attribute_helper(fixture, helper, &report, helper_path);
+
+	/* more forks and exits than the socket buffer holds, with nobody reading */
+	for (guint i = 0; i < 8000; i++) {
+		pid_t pid = fork();
+		g_assert_cmpint(pid, >=, 0);
+		if (pid == 0)
+			_exit(0);
+		g_assert_cmpint(waitpid(pid, NULL, 0), ==, pid);
+	}
+	after = test_lookup(fixture->attribution, &report.key, NULL);
+	assert_process(after, report.pid, helper_path);
+	vigil_attribution_get_stats(fixture->attribution, &stats);
+	if (stats.overruns == 0) {
+		g_test_skip("the kernel kept every proc event");
+		g_assert_cmpint(helper_finish(helper), ==, 0);
+		return;
+	}
+	g_assert_false(stats.proc_connector);
+
+	/* the resync checks every cached process, then events are trusted again */
+	deadline = g_get_monotonic_time() + TIMEOUT_MS * 1000;
+	while (!stats.proc_connector && g_get_monotonic_time() < deadline) {
+		g_main_context_iteration(NULL, TRUE);
+		vigil_attribution_get_stats(fixture->attribution, &stats);
+	}
+	g_assert_true(stats.proc_connector);
+	g_clear_object(&after);
+	after = test_lookup(fixture->attribution, &report.key, NULL);
+	assert_process(after, report.pid, helper_path);
+	g_assert_cmpint(helper_finish(helper), ==, 0);
+}
+
+static void
 test_attribution_bounded_func(Fixture *fixture, gconstpointer user_data)
 {
 	g_autofree gchar *count = g_strdup_printf("%u", BOUNDED_CONNECTIONS);
@@ -1137,6 +1180,9 @@ main(int argc, char **argv)
 	test_add("exit-evicts", test_attribution_exit_evicts_func, TEST_FLAG_NONE);
 	test_add("bounded", test_attribution_bounded_func, TEST_FLAG_BOUNDED);
 	test_add("gone-socket", test_attribution_gone_socket_func, TEST_FLAG_NONE);
+	fixtured_test("/vigil/daemon/attribution/overrun",
+		      test_attribution_overrun_func,
+		      TEST_FLAG_NONE);
 	fixtured_test("/vigil/daemon/attribution/proc-connector",
 		      test_attribution_proc_connector_func,
 		      TEST_FLAG_NONE);
