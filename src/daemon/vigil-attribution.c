@@ -99,7 +99,6 @@ typedef struct {
 typedef struct {
 	guint32 pid;
 	guint32 ppid; /* 0 for an exec */
-	guint64 seq;
 } VigilAttributionRecent;
 
 typedef struct {
@@ -1479,7 +1478,6 @@ vigil_attribution_recent_push(VigilAttribution *self, guint32 pid, guint32 ppid)
 
 	recent->pid = pid;
 	recent->ppid = ppid;
-	recent->seq = self->event_seq;
 	self->recent_next = (self->recent_next + 1) % VIGIL_ATTRIBUTION_RECENT_MAX;
 	self->recent_len = MIN(self->recent_len + 1, VIGIL_ATTRIBUTION_RECENT_MAX);
 }

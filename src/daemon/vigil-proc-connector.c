@@ -22,6 +22,7 @@
 
 #include "vigil-cleanups.h"
 #include "vigil-proc-connector.h"
+#include "vigil-process.h"
 
 /*
  * NETLINK_CONNECTOR proc events: fork, exec, uid change and exit of every process, pushed by
@@ -122,22 +123,6 @@ vigil_proc_connector_open_thread_cb(gpointer user_data)
 	return NULL;
 }
 
-/* pid 1, or kthreadd (pid 2, parent 0) where pid 1 is shielded from us: kernel threads always
- * run in the initial namespaces */
-static gint
-vigil_proc_connector_open_init_netns(void)
-{
-	g_autofree gchar *stat = NULL;
-	gint fd = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		return fd;
-	if (!g_file_get_contents("/proc/2/stat", &stat, NULL, NULL) ||
-	    !g_str_has_prefix(stat, "2 (kthreadd) S 0 "))
-		return -1;
-	return open("/proc/2/ns/net", O_RDONLY | O_CLOEXEC);
-}
-
 /* a NETLINK_CONNECTOR socket in the initial network namespace */
 static gint
 vigil_proc_connector_socket_open(GError **error)
@@ -150,7 +135,7 @@ vigil_proc_connector_socket_open(GError **error)
 	gint fd;
 	gint errsv = 0;
 
-	init_netns_fd = vigil_proc_connector_open_init_netns();
+	init_netns_fd = vigil_proc_open_init_ns("net");
 	if (init_netns_fd < 0 || fstat(init_netns_fd, &st_init) < 0 ||
 	    stat("/proc/self/ns/net", &st_self) < 0 || st_self.st_ino == st_init.st_ino) {
 		fd = vigil_proc_connector_socket_here(&errsv);

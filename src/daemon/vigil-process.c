@@ -449,10 +449,35 @@ vigil_process_ns_inode(const gchar *path)
 }
 
 /**
+ * vigil_proc_open_init_ns:
+ * @name: a namespace kind as in /proc/<pid>/ns ("net", "mnt", ...)
+ *
+ * Opens pid 1's namespace, or kthreadd's where pid 1 is shielded from us (kthreadd is pid 2
+ * with parent 0, and kernel threads always run in the initial namespaces).
+ *
+ * Returns: an fd, or -1
+ */
+gint
+vigil_proc_open_init_ns(const gchar *name)
+{
+	g_autofree gchar *init_path = g_strdup_printf("/proc/1/ns/%s", name);
+	g_autofree gchar *kthreadd_path = g_strdup_printf("/proc/2/ns/%s", name);
+	g_autofree gchar *stat = NULL;
+	gint fd = open(init_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (!g_file_get_contents("/proc/2/stat", &stat, NULL, NULL) ||
+	    !g_str_has_prefix(stat, "2 (kthreadd) S 0 "))
+		return -1;
+	return open(kthreadd_path, O_RDONLY | O_CLOEXEC);
+}
+
+/**
  * vigil_process_get_init_mnt_ns:
  *
- * Returns: the inode of pid 1's mount namespace (or kthreadd's, which is the initial one,
- * where pid 1 is shielded), 0 when neither can be read
+ * Returns: the inode of the initial mount namespace (see vigil_proc_open_init_ns()), 0 when
+ * it cannot be read
  */
 guint64
 vigil_process_get_init_mnt_ns(void)
@@ -461,11 +486,10 @@ vigil_process_get_init_mnt_ns(void)
 	static guint64 inode = 0;
 
 	if (g_once_init_enter(&once)) {
-		g_autofree gchar *stat = NULL;
-		inode = vigil_process_ns_inode("/proc/1/ns/mnt");
-		if (inode == 0 && g_file_get_contents("/proc/2/stat", &stat, NULL, NULL) &&
-		    g_str_has_prefix(stat, "2 (kthreadd) S 0 "))
-			inode = vigil_process_ns_inode("/proc/2/ns/mnt");
+		g_auto(VigilFd) fd = vigil_proc_open_init_ns("mnt");
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			inode = st.st_ino;
 		g_once_init_leave(&once, 1);
 	}
 	return inode;

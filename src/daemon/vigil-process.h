@@ -33,6 +33,8 @@ gboolean
 vigil_proc_stat_read_at(gint proc_pid_dirfd, VigilProcStat *stat, GError **error);
 gint
 vigil_proc_open_pid_dir(guint32 pid, GError **error);
+gint
+vigil_proc_open_init_ns(const gchar *name);
 
 gchar *
 vigil_process_unit_from_cgroup(const gchar *cgroup);
