@@ -12,6 +12,24 @@
 
 G_BEGIN_DECLS
 
+/*
+ * Which process made a flow. On the main loop, per queued packet:
+ *
+ *   process = vigil_attribution_lookup(attribution, &key, &need_scan);
+ *   if (process == NULL && need_scan)
+ *           vigil_attribution_lookup_async(attribution, &key, cancellable, cb, data);
+ *
+ * lookup() is the fast path (one sock_diag request and a verified cache or probe hit, a few
+ * microseconds, never blocking); the async call holds only that flow while a worker thread
+ * scans /proc. NULL without need_scan, or VIGIL_ERROR_NOT_FOUND from the async call, means
+ * unknown for good: the socket is gone, or no process holds it. A process that is not
+ * certainly the holder is never returned, and a record is never returned for a pid whose
+ * process has been replaced (start time, and /proc dirfds that pin the process).
+ *
+ * A socket held by several processes (inherited over fork) is attributed to the newest
+ * holder: see vigil-attribution.c for why.
+ */
+
 #define VIGIL_TYPE_ATTRIBUTION (vigil_attribution_get_type())
 G_DECLARE_FINAL_TYPE(VigilAttribution, vigil_attribution, VIGIL, ATTRIBUTION, GObject)
 
