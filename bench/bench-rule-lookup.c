@@ -3,8 +3,447 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
-int
-main(void)
+/*
+ * Rule lookup benchmark: builds rule sets of 10, 1,000 and 100,000 rules of mixed kinds and
+ * times 1,000,000 lookups of a mix of hits and misses against each, five runs interleaved
+ * across the sizes so that a noisy neighbour hurts every size alike. Prints the median ns
+ * per lookup of each size and its ratio to the 10-rule set. See bench/README.md.
+ */
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vigil-rule-set.h"
+
+#define BENCH_LOOKUPS 1000000
+#define BENCH_RUNS    5
+#define BENCH_QUERIES 65536 /* distinct flows */
+#define BENCH_BATCH   250   /* lookups timed together, 4,000 batches */
+#define BENCH_NOW     1800000000
+#define BENCH_SHA256  "5e0b1a7c3f2d4e6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a"
+
+typedef struct {
+	guint n_rules;
+	VigilRuleSet *set;
+	GPtrArray *strings; /* of gchar*, backing the queries */
+	VigilRuleQuery *queries;
+	gdouble ns[BENCH_RUNS];
+	guint hits;
+} BenchSize;
+
+static const guint16 bench_common_ports[] = {443, 80, 53, 22, 993, 8080};
+
+static const gchar *
+bench_get_exe_sha256_cb(gpointer user_data)
 {
+	return BENCH_SHA256;
+}
+
+/* the CPU time of this thread: on a shared machine, time the scheduler gives to other
+ * processes is not counted */
+static gint64
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
+}
+
+static const gchar *
+bench_keep(BenchSize *size, gchar *str)
+{
+	g_ptr_array_add(size->strings, str);
+	return str;
+}
+
+/* one random rule, shaped like a real rule file: apps' rules mostly name a host or a
+ * domain and a port (answers to prompts); any-app rules are mostly deny lists of domains,
+ * hosts and addresses. The universe of apps and sites grows with the set. */
+static VigilRule *
+bench_rule_new(GRand *rand, guint n_rules)
+{
+	VigilRule *rule = vigil_rule_new();
+	guint n_apps = MAX(n_rules / 20, 3);
+	guint n_sites = MAX(n_rules / 4, 4);
+	gboolean any_app = FALSE;
+	guint pick;
+	g_autofree gchar *str = NULL;
+
+	vigil_rule_set_created(rule, BENCH_NOW - g_rand_int_range(rand, 0, 1000000));
+
+	/* who: mostly executables, some Flatpak apps and units, a quarter any app */
+	pick = (guint)g_rand_int_range(rand, 0, 100);
+	if (pick < 60) {
+		str = g_strdup_printf("/usr/bin/app%u", g_rand_int_range(rand, 0, (gint32)n_apps));
+		vigil_rule_set_exe(rule, str);
+		if (g_rand_int_range(rand, 0, 20) == 0)
+			vigil_rule_set_sha256(rule, BENCH_SHA256, NULL);
+	} else if (pick < 70) {
+		str =
+		    g_strdup_printf("org.example.App%u", g_rand_int_range(rand, 0, (gint32)n_apps));
+		vigil_rule_set_app_id(rule, str);
+	} else if (pick < 75) {
+		str = g_strdup_printf("app%u.service", g_rand_int_range(rand, 0, (gint32)n_apps));
+		vigil_rule_set_unit(rule, str);
+	} else {
+		any_app = TRUE;
+	}
+	g_clear_pointer(&str, g_free);
+	vigil_rule_set_action(rule,
+			      any_app || g_rand_int_range(rand, 0, 4) == 0 ? VIGIL_ACTION_DENY
+									   : VIGIL_ACTION_ALLOW);
+	if (g_rand_int_range(rand, 0, 10) == 0)
+		vigil_rule_set_user(rule, 1000);
+
+	/* what: exact hosts, domains, IPv4 and IPv6 addresses and prefixes; any destination only
+	 * for 2% of the apps' rules */
+	pick = (guint)g_rand_int_range(rand, 0, 1000);
+	if (pick < 400) {
+		str = g_strdup_printf("h%u.site%u.example",
+				      g_rand_int_range(rand, 0, 4),
+				      g_rand_int_range(rand, 0, (gint32)n_sites));
+		vigil_rule_set_host(rule, str, NULL);
+	} else if (pick < 700) {
+		str =
+		    g_strdup_printf("*.site%u.example", g_rand_int_range(rand, 0, (gint32)n_sites));
+		vigil_rule_set_host(rule, str, NULL);
+	} else if (pick < 850) {
+		static const guint prefixes[] = {32, 32, 32, 24, 24, 16};
+		guint32 addr = g_rand_int(rand);
+		str = g_strdup_printf("%u.%u.%u.%u/%u",
+				      addr >> 24,
+				      (addr >> 16) & 0xff,
+				      (addr >> 8) & 0xff,
+				      addr & 0xff,
+				      prefixes[g_rand_int_range(rand, 0, G_N_ELEMENTS(prefixes))]);
+		vigil_rule_set_cidr(rule, str, NULL);
+	} else if (pick < 920) {
+		static const guint prefixes[] = {128, 128, 64, 48};
+		str = g_strdup_printf("fd%02x:%x:%x:%x::%x/%u",
+				      g_rand_int_range(rand, 0, 256),
+				      g_rand_int_range(rand, 0, 65536),
+				      g_rand_int_range(rand, 0, 65536),
+				      g_rand_int_range(rand, 0, 65536),
+				      g_rand_int_range(rand, 0, 65536),
+				      prefixes[g_rand_int_range(rand, 0, G_N_ELEMENTS(prefixes))]);
+		vigil_rule_set_cidr(rule, str, NULL);
+	} else if (any_app || pick < 980) {
+		str =
+		    g_strdup_printf("*.site%u.example", g_rand_int_range(rand, 0, (gint32)n_sites));
+		vigil_rule_set_host(rule, str, NULL);
+	}
+
+	/* ports: mostly exact, some ranges, a third any */
+	pick = (guint)g_rand_int_range(rand, 0, 100);
+	if (pick < 40) {
+		guint16 port =
+		    bench_common_ports[g_rand_int_range(rand, 0, G_N_ELEMENTS(bench_common_ports))];
+		vigil_rule_set_port_range(rule, port, port);
+	} else if (pick < 50) {
+		guint16 port = (guint16)g_rand_int_range(rand, 1024, 65536);
+		vigil_rule_set_port_range(rule, port, port);
+	} else if (pick < 65) {
+		guint16 port = (guint16)g_rand_int_range(rand, 1024, 60000);
+		vigil_rule_set_port_range(rule, port, port + g_rand_int_range(rand, 1, 1000));
+	}
+	pick = (guint)g_rand_int_range(rand, 0, 100);
+	if (pick < 60)
+		vigil_rule_set_protocol(rule, VIGIL_PROTOCOL_TCP);
+	else if (pick < 80)
+		vigil_rule_set_protocol(rule, VIGIL_PROTOCOL_UDP);
+	return rule;
+}
+
+/* a query that the rule would match, as far as its fields tell */
+static void
+bench_query_for_rule(BenchSize *size, GRand *rand, VigilRule *rule, VigilRuleQuery *query)
+{
+	const gchar *host = vigil_rule_get_host(rule);
+
+	query->exe = vigil_rule_get_exe(rule);
+	query->app_id = vigil_rule_get_app_id(rule);
+	query->unit = vigil_rule_get_unit(rule);
+	if (query->exe == NULL && query->app_id == NULL && query->unit == NULL)
+		query->exe =
+		    bench_keep(size,
+			       g_strdup_printf("/usr/bin/app%u", g_rand_int_range(rand, 0, 1000)));
+	if (host != NULL && vigil_rule_host_is_domain(rule))
+		query->host = bench_keep(size, g_strdup_printf("www.%s", host + 2));
+	else if (host != NULL)
+		query->host = host;
+	if (vigil_rule_get_cidr(rule) != NULL) {
+		query->family = vigil_rule_get_cidr_family(rule);
+		memcpy(query->addr, vigil_rule_get_cidr_address(rule), 16);
+		query->addr[query->family == 4 ? 3 : 15] |= 1;
+	}
+	if (vigil_rule_has_port(rule))
+		query->port = vigil_rule_get_port_min(rule);
+	if (vigil_rule_get_protocol(rule) != 0)
+		query->protocol = vigil_rule_get_protocol(rule);
+}
+
+/* a query for something no rule was made for: an unknown app, or a known app going to an
+ * unknown site */
+static void
+bench_query_miss(BenchSize *size, GRand *rand, VigilRuleQuery *query)
+{
+	guint n_apps = MAX(size->n_rules / 20, 3);
+
+	if (g_rand_boolean(rand))
+		query->exe = bench_keep(
+		    size,
+		    g_strdup_printf("/usr/lib/unknown%u", g_rand_int_range(rand, 0, 1000)));
+	else
+		query->exe = bench_keep(
+		    size,
+		    g_strdup_printf("/usr/bin/app%u", g_rand_int_range(rand, 0, (gint32)n_apps)));
+	query->host = bench_keep(size,
+				 g_strdup_printf("cdn%u.elsewhere%u.test",
+						 g_rand_int_range(rand, 0, 10),
+						 g_rand_int_range(rand, 0, 100000)));
+}
+
+static void
+bench_size_init(BenchSize *size, guint n_rules, guint32 seed)
+{
+	g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+	g_autoptr(GPtrArray) rules = NULL;
+
+	size->n_rules = n_rules;
+	size->set = vigil_rule_set_new();
+	size->strings = g_ptr_array_new_with_free_func(g_free);
+	size->queries = g_new0(VigilRuleQuery, BENCH_QUERIES);
+	for (guint i = 0; i < n_rules; i++) {
+		g_autoptr(VigilRule) rule = bench_rule_new(rand, n_rules);
+		g_autoptr(GError) error = NULL;
+		if (!vigil_rule_set_add(size->set, rule, &error))
+			g_error("cannot add a rule: %s", error->message);
+	}
+
+	/* half the flows are to something a rule names, half to something unknown */
+	rules = vigil_rule_set_get_rules(size->set);
+	for (guint i = 0; i < BENCH_QUERIES; i++) {
+		VigilRuleQuery *query = &size->queries[i];
+		query->direction = VIGIL_DIRECTION_OUT;
+		query->protocol = VIGIL_PROTOCOL_TCP;
+		query->port = 443;
+		query->uid_known = TRUE;
+		query->uid = 1000;
+		query->pid = (guint32)g_rand_int_range(rand, 1000, 30000);
+		query->pid_start = (guint64)g_rand_int_range(rand, 1, 1000000);
+		query->get_exe_sha256 = bench_get_exe_sha256_cb;
+		query->now = BENCH_NOW;
+		if (g_rand_boolean(rand)) {
+			VigilRule *rule =
+			    g_ptr_array_index(rules, g_rand_int_range(rand, 0, (gint32)rules->len));
+			bench_query_for_rule(size, rand, rule, query);
+		} else {
+			bench_query_miss(size, rand, query);
+		}
+		if (query->family == 0 && g_rand_boolean(rand)) {
+			guint32 addr = g_rand_int(rand);
+			query->family = 4;
+			memcpy(query->addr, &addr, 4);
+		}
+	}
+}
+
+static void
+bench_size_clear(BenchSize *size)
+{
+	g_clear_object(&size->set);
+	g_clear_pointer(&size->strings, g_ptr_array_unref);
+	g_clear_pointer(&size->queries, g_free);
+}
+
+/*
+ * The order in which flows are looked up. "zipf": flow popularity follows Zipf's law with
+ * s = 1 (a few apps and sites make most connections, as on a desktop); "uniform": every
+ * lookup picks any flow, so at 100,000 rules nearly every lookup misses the CPU caches.
+ */
+static guint32 *
+bench_stream_new(GRand *rand, gboolean zipf)
+{
+	guint32 *stream = g_new(guint32, BENCH_LOOKUPS);
+	g_autofree guint32 *rank_to_flow = g_new(guint32, BENCH_QUERIES);
+	g_autofree gdouble *cdf = g_new(gdouble, BENCH_QUERIES);
+	gdouble total = 0;
+
+	for (guint i = 0; i < BENCH_QUERIES; i++)
+		rank_to_flow[i] = i;
+	for (guint i = BENCH_QUERIES - 1; i > 0; i--) {
+		guint j = (guint)g_rand_int_range(rand, 0, (gint32)i + 1);
+		guint32 tmp = rank_to_flow[i];
+		rank_to_flow[i] = rank_to_flow[j];
+		rank_to_flow[j] = tmp;
+	}
+	for (guint i = 0; i < BENCH_QUERIES; i++) {
+		total += 1.0 / (i + 1);
+		cdf[i] = total;
+	}
+	for (guint i = 0; i < BENCH_LOOKUPS; i++) {
+		guint lo = 0;
+		guint hi = BENCH_QUERIES - 1;
+		gdouble x;
+		if (!zipf) {
+			stream[i] = (guint32)g_rand_int_range(rand, 0, BENCH_QUERIES);
+			continue;
+		}
+		x = g_rand_double(rand) * total;
+		while (lo < hi) {
+			guint mid = (lo + hi) / 2;
+			if (cdf[mid] < x)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		stream[i] = rank_to_flow[lo];
+	}
+	return stream;
+}
+
+/*
+ * The daemon looks up a query it has just built from data it has just read, so before each
+ * timed batch the flows' queries and strings are copied into a small buffer, as hot as the
+ * daemon's would be. The cost of reading the clock is subtracted.
+ */
+typedef struct {
+	VigilRuleQuery query;
+	gchar exe[96];
+	gchar app_id[96];
+	gchar unit[96];
+	gchar host[256];
+} BenchQueryCopy;
+
+static gint
+bench_compare_double(gconstpointer a, gconstpointer b)
+{
+	gdouble x = *(const gdouble *)a;
+	gdouble y = *(const gdouble *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static gdouble
+bench_median(const gdouble *values)
+{
+	gdouble sorted[BENCH_RUNS];
+
+	memcpy(sorted, values, sizeof(sorted));
+	qsort(sorted, BENCH_RUNS, sizeof(gdouble), bench_compare_double);
+	return sorted[BENCH_RUNS / 2];
+}
+
+static const gchar *
+bench_copy_string(gchar *buf, gsize size, const gchar *str)
+{
+	if (str == NULL)
+		return NULL;
+	g_strlcpy(buf, str, size);
+	return buf;
+}
+
+static gint64 bench_clock_cost = 0;
+
+static void
+bench_calibrate_clock(void)
+{
+	gdouble costs[BENCH_RUNS];
+
+	for (guint run = 0; run < BENCH_RUNS; run++) {
+		gint64 start = bench_now_ns();
+		for (guint i = 0; i < 10000; i++)
+			bench_now_ns();
+		costs[run] = (gdouble)(bench_now_ns() - start) / 10000;
+	}
+	bench_clock_cost = (gint64)bench_median(costs);
+}
+
+static gdouble
+bench_size_run(BenchSize *size, const guint32 *stream)
+{
+	static BenchQueryCopy batch[BENCH_BATCH];
+	gint64 total = 0;
+	guint hits = 0;
+
+	for (guint done = 0; done < BENCH_LOOKUPS; done += BENCH_BATCH) {
+		gint64 start;
+		for (guint j = 0; j < BENCH_BATCH; j++) {
+			const VigilRuleQuery *flow = &size->queries[stream[done + j]];
+			BenchQueryCopy *copy = &batch[j];
+			copy->query = *flow;
+			copy->query.exe =
+			    bench_copy_string(copy->exe, sizeof(copy->exe), flow->exe);
+			copy->query.app_id =
+			    bench_copy_string(copy->app_id, sizeof(copy->app_id), flow->app_id);
+			copy->query.unit =
+			    bench_copy_string(copy->unit, sizeof(copy->unit), flow->unit);
+			copy->query.host =
+			    bench_copy_string(copy->host, sizeof(copy->host), flow->host);
+		}
+		start = bench_now_ns();
+		for (guint j = 0; j < BENCH_BATCH; j++)
+			hits += vigil_rule_set_lookup(size->set, &batch[j].query) != NULL;
+		total += bench_now_ns() - start - bench_clock_cost;
+	}
+	size->hits = hits;
+	return (gdouble)total / BENCH_LOOKUPS;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const guint n_rules[] = {10, 1000, 100000};
+	static const gchar *mixes[] = {"zipf", "uniform"};
+	BenchSize sizes[G_N_ELEMENTS(n_rules)] = {0};
+	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+
+	bench_calibrate_clock();
+	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
+		gint64 start = bench_now_ns();
+		bench_size_init(&sizes[i], n_rules[i], 42 + i);
+		printf("# built %u rules in %.1f ms\n",
+		       n_rules[i],
+		       (gdouble)(bench_now_ns() - start) / 1e6);
+	}
+	for (guint m = 0; m < G_N_ELEMENTS(mixes); m++) {
+		g_autofree guint32 *stream = bench_stream_new(rand, m == 0);
+		gdouble baseline;
+
+		/* warm up, then interleave the sizes in every run */
+		for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
+			bench_size_run(&sizes[i], stream);
+		for (guint run = 0; run < BENCH_RUNS; run++) {
+			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
+				sizes[i].ns[run] = bench_size_run(&sizes[i], stream);
+		}
+		baseline = bench_median(sizes[0].ns);
+		for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
+			gdouble median = bench_median(sizes[i].ns);
+			g_autoptr(GString) runs = g_string_new(NULL);
+			for (guint run = 0; run < BENCH_RUNS; run++)
+				g_string_append_printf(runs,
+						       "%s%.0f",
+						       run > 0 ? " " : "",
+						       sizes[i].ns[run]);
+			printf(
+			    "mix=%-7s rules=%-6u median=%7.1f ns/lookup ratio=%5.2f hits=%2.0f%% "
+			    "runs=[%s]\n",
+			    mixes[m],
+			    sizes[i].n_rules,
+			    median,
+			    median / baseline,
+			    100.0 * sizes[i].hits / BENCH_LOOKUPS,
+			    runs->str);
+		}
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
+		bench_size_clear(&sizes[i]);
 	return 0;
 }
