@@ -5,6 +5,10 @@
 #
 #   sh bench/bench-connect.sh [BUILDDIR] [ROUNDS] [N]
 #
+# Each round also runs vigild with background load: 1,000 extra processes holding 20,000
+# sockets (bench/sockhog.c), for the attribution figures. At the end, one flood of 100,000
+# short connections through vigild shows whether its memory stays bounded.
+#
 # Two namespaces joined by veth (198.18.0.1 client, 198.18.0.2 server), the shared
 # yardstick connbench (../shared/bench/connbench.c) as load generator, and rounds that
 # alternate: no firewall, then vigild with one rule that allows the load generator's
@@ -24,9 +28,11 @@ srv=vbench-srv
 [ "$(id -u)" -eq 0 ] || { echo "bench-connect: needs root" >&2; exit 1; }
 [ -x "$vigild" ] || { echo "bench-connect: build first: $vigild is missing" >&2; exit 1; }
 cc -O2 -o "$out/connbench" "$shared/bench/connbench.c"
+cc -O2 -o "$out/sockhog" "$top/bench/sockhog.c"
 
 cleanup() {
     [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null || true
+    [ -n "${hog_pid:-}" ] && kill -- "-$hog_pid" 2>/dev/null || true
     [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
     ip netns del $cli 2>/dev/null || true
     ip netns del $srv 2>/dev/null || true
@@ -61,26 +67,53 @@ DropInDirectory=$out/rules.d
 LogVerdicts=false
 CONF
 
-run() { ip netns exec $cli "$out/connbench" "$1" 198.18.0.2 7000 "$n"; }
+run() { ip netns exec $cli "$out/connbench" "$1" 198.18.0.2 7000 "${2:-$n}"; }
 
-for i in $(seq "$rounds"); do
-    echo "none $(run tcp)" | tee -a "$out/results"
-    echo "none $(run udp)" | tee -a "$out/results"
-    ip netns exec $cli "$vigild" --config "$out/vigild.conf" &
+start_vigild() {
+    ip netns exec $cli "$vigild" --config "$out/vigild.conf" --no-dbus &
     daemon_pid=$!
     # wait for the table so the run measures the firewall, not its start-up
     for _ in $(seq 100); do
         ip netns exec $cli nft list table inet vigil >/dev/null 2>&1 && break
         sleep 0.05
     done
-    echo "vigild $(run tcp)" | tee -a "$out/results"
-    echo "vigild $(run udp)" | tee -a "$out/results"
-    rss=$(awk '/VmRSS/ {print $2}' "/proc/$daemon_pid/status")
-    echo "vigild rss_kb=$rss" | tee -a "$out/results"
+}
+
+stop_vigild() {
     kill "$daemon_pid"
     wait "$daemon_pid" || true
     daemon_pid=
+}
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
+
+for i in $(seq "$rounds"); do
+    echo "none $(run tcp)" | tee -a "$out/results"
+    echo "none $(run udp)" | tee -a "$out/results"
+    start_vigild
+    echo "vigild $(run tcp)" | tee -a "$out/results"
+    echo "vigild $(run udp)" | tee -a "$out/results"
+    echo "vigild rss_kb=$(rss)" | tee -a "$out/results"
+    stop_vigild
+    ip netns exec $cli "$out/sockhog" 1000 20 > "$out/hog" &
+    hog_pid=$!
+    while ! grep -q ready "$out/hog" 2>/dev/null; do sleep 0.2; done
+    start_vigild
+    echo "vigild+load $(run tcp)" | tee -a "$out/results"
+    echo "vigild+load $(run udp)" | tee -a "$out/results"
+    stop_vigild
+    kill -- "-$hog_pid" 2>/dev/null || true
+    wait "$hog_pid" 2>/dev/null || true
+    hog_pid=
 done
+
+# memory under a flood: 100,000 short connections, RSS before and after
+start_vigild
+before=$(rss)
+echo "flood $(run tcp 100000)"
+after=$(rss)
+echo "vigild flood rss_before_kb=$before rss_after_kb=$after" | tee "$out/flood"
+stop_vigild
 
 /usr/bin/python3 - "$out/results" <<'PY'
 import re, statistics, sys
@@ -106,6 +139,10 @@ for proto in ('tcp', 'udp'):
     if ('none', proto) in med and ('vigild', proto) in med:
         r = med[('vigild', proto)][0] / med[('none', proto)][0]
         print(f'{proto}: vigild p50 is {r:.2f}x the no-firewall p50')
+    if ('vigild', proto) in med and ('vigild+load', proto) in med:
+        r = med[('vigild+load', proto)][0] / med[('vigild', proto)][0]
+        print(f'{proto}: with 1,000 processes holding 20,000 sockets, p50 is {r:.2f}x the unloaded vigild p50')
 if rss:
     print(f'vigild RSS after the runs: median {statistics.median(rss)} kB')
 PY
+cat "$out/flood"
