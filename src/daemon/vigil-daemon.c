@@ -29,6 +29,11 @@
 #include "vigil-rule-import.h"
 #include "vigil-rule-store.h"
 
+/* an answer also covers the same app's connections to the same destination that arrive
+ * this soon after it, so a burst that outlasts the question is not asked about twice */
+#define PROMPT_GRACE_US	   (2 * G_USEC_PER_SEC)
+#define RECENT_ANSWERS_MAX 1024
+
 /* verdict events go to D-Bus in batches at most this often */
 #define EVENTS_BATCH_INTERVAL_MS 250
 
@@ -66,8 +71,22 @@ struct _VigilDaemon {
 	VigilConnectionTable *connections;
 	VigilNlConntrack *conntrack;
 	VigilAgentManager *agents;
-	GHashTable *prompts; /* key -> VigilPrompt */
+	GHashTable *prompts;	    /* key -> VigilPrompt */
+	GHashTable *recent_answers; /* key -> VigilRecentAnswer */
 };
+
+typedef struct {
+	VigilAction action;
+	gchar *rule_id;
+	gint64 until_us;
+} VigilRecentAnswer;
+
+static void
+vigil_recent_answer_free(VigilRecentAnswer *recent)
+{
+	g_free(recent->rule_id);
+	g_free(recent);
+}
 
 enum { SIGNAL_EVENTS, SIGNAL_RULES_CHANGED, SIGNAL_LAST };
 static guint signals[SIGNAL_LAST] = {0};
@@ -235,6 +254,8 @@ typedef struct {
 	gint64 time_us;
 	VigilProcess *process;
 	gchar *host;
+	gboolean need_sha256;	     /* a rule pins the digest and it is not known yet */
+	gboolean sha256_unavailable; /* the digest could not be read: such rules never match */
 } VigilFlow;
 
 static void
@@ -593,6 +614,9 @@ vigil_daemon_prompt_answer_cb(VigilAgentManager *agents,
 	/* stealing from the table keeps @prompt alive until the end of this function */
 	g_hash_table_steal(self->prompts, prompt->key);
 	if (answer != NULL) {
+		VigilRecentAnswer *recent = g_new0(VigilRecentAnswer, 1);
+		GHashTableIter iter;
+		gint64 now = g_get_real_time();
 		action = answer->action;
 		reason = VIGIL_REASON_PROMPT;
 		rule = vigil_daemon_rule_from_answer(self,
@@ -605,6 +629,23 @@ vigil_daemon_prompt_answer_cb(VigilAgentManager *agents,
 				g_warning("cannot keep the rule of prompt %s: %s",
 					  request_id,
 					  error->message);
+		}
+		/* remembered briefly, without a timer: expired ones go when the table fills */
+		if (g_hash_table_size(self->recent_answers) >= RECENT_ANSWERS_MAX) {
+			VigilRecentAnswer *old;
+			g_hash_table_iter_init(&iter, self->recent_answers);
+			while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&old)) {
+				if (old->until_us <= now)
+					g_hash_table_iter_remove(&iter);
+			}
+		}
+		if (g_hash_table_size(self->recent_answers) < RECENT_ANSWERS_MAX) {
+			recent->action = action;
+			recent->rule_id = g_strdup(rule_id);
+			recent->until_us = now + PROMPT_GRACE_US;
+			g_hash_table_replace(self->recent_answers, g_strdup(prompt->key), recent);
+		} else {
+			vigil_recent_answer_free(recent);
 		}
 	} else {
 		self->prompt_timeouts++;
@@ -624,12 +665,22 @@ vigil_daemon_prompt(VigilDaemon *self, VigilFlow *flow)
 {
 	g_autofree gchar *key = NULL;
 	VigilPrompt *prompt;
+	VigilRecentAnswer *recent;
 	guint32 uid = 0;
 	gboolean uid_known;
 
 	if (self->agents == NULL)
 		return FALSE;
 	key = vigil_daemon_prompt_key(flow);
+	recent = g_hash_table_lookup(self->recent_answers, key);
+	if (recent != NULL && recent->until_us > flow->time_us) {
+		vigil_daemon_finish_flow(self,
+					 flow,
+					 recent->action,
+					 VIGIL_REASON_PROMPT,
+					 recent->rule_id);
+		return TRUE;
+	}
 	prompt = g_hash_table_lookup(self->prompts, key);
 	if (prompt != NULL) {
 		g_ptr_array_add(prompt->flows, vigil_flow_copy(flow));
@@ -659,6 +710,33 @@ vigil_daemon_prompt(VigilDaemon *self, VigilFlow *flow)
 	return TRUE;
 }
 
+static void
+vigil_daemon_decide(VigilDaemon *self, VigilFlow *flow);
+
+static void
+vigil_daemon_sha256_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	VigilFlow *flow = user_data;
+	VigilDaemon *self = flow->owner;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *digest = NULL;
+
+	digest = vigil_process_get_exe_sha256_finish(VIGIL_PROCESS(source), res, &error);
+	if (!self->started) {
+		vigil_flow_free(flow);
+		return;
+	}
+	if (digest == NULL) {
+		/* no digest, no match for a rule that pins one: decided without it */
+		g_debug("no digest for %s: %s",
+			vigil_process_get_exe(flow->process),
+			error->message);
+		flow->sha256_unavailable = TRUE;
+	}
+	vigil_daemon_decide(self, flow);
+	vigil_flow_free(flow);
+}
+
 /* rules apply in every mode but monitor and block-all; in ask mode a prompt may hold it */
 static void
 vigil_daemon_decide(VigilDaemon *self, VigilFlow *flow)
@@ -683,7 +761,17 @@ vigil_daemon_decide(VigilDaemon *self, VigilFlow *flow)
 	}
 
 	vigil_daemon_fill_query(self, flow, &query);
+	flow->need_sha256 = FALSE;
 	rule = vigil_rule_set_lookup(self->rule_set, &query);
+	if (flow->need_sha256) {
+		VigilFlow *waiting = vigil_flow_copy(flow);
+		waiting->owner = g_object_ref(self);
+		vigil_process_get_exe_sha256_async(flow->process,
+						   NULL,
+						   vigil_daemon_sha256_cb,
+						   waiting);
+		return;
+	}
 	if (rule != NULL) {
 		g_autoptr(VigilRule) hold = g_object_ref(rule);
 		/* a once rule is consumed by record_hit: take what is needed first */
@@ -1439,6 +1527,7 @@ vigil_daemon_finalize(GObject *object)
 	g_string_free(self->print_pending, TRUE);
 	g_ptr_array_unref(self->batch);
 	g_hash_table_unref(self->prompts);
+	g_hash_table_unref(self->recent_answers);
 	vigil_config_free(self->config);
 	G_OBJECT_CLASS(vigil_daemon_parent_class)->finalize(object);
 }
@@ -1485,6 +1574,10 @@ vigil_daemon_init(VigilDaemon *self)
 	self->batch = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_event_unref);
 	self->prompts =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)vigil_prompt_free);
+	self->recent_answers = g_hash_table_new_full(g_str_hash,
+						     g_str_equal,
+						     g_free,
+						     (GDestroyNotify)vigil_recent_answer_free);
 	self->started_time = g_get_real_time() / G_USEC_PER_SEC;
 	self->rule_set = vigil_rule_set_new();
 }

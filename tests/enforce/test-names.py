@@ -60,6 +60,25 @@ class NamesTest(unittest.TestCase):
     def test_unconnected_udp_sendto(self):
         self.check_who('sendto', 'udp', SERVER6)
 
+    def test_rule_pinned_to_exe_digest(self):
+        import hashlib
+        exe = os.path.realpath(PYTHON)
+        with open(exe, 'rb') as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        d = self.daemon(mode='deny', rules=[
+            rule('allow', id='r-00000000da7a', exe=exe, sha256=digest, protocol='tcp'),
+            rule('allow', id='r-00000000bad0', exe=exe, sha256='0' * 64, protocol='udp')])
+        # the digest is computed off the main loop the first time, then the rule matches
+        res = self.net.connect('tcp', SERVER4, timeout=2.0)
+        self.assertTrue(res['ok'], res)
+        ev = d.wait_event(proto='tcp', dst=SERVER4)
+        self.assertEqual((ev['verdict'], ev['rule']), ('allow', 'r-00000000da7a'))
+        # another build of the same path does not match
+        res = self.net.connect('udp', SERVER4, timeout=0.5)
+        self.assertFalse(res['ok'], res)
+        ev = d.wait_event(proto='udp', dst=SERVER4)
+        self.assertEqual((ev['verdict'], ev['reason']), ('deny', 'mode'))
+
     def start_dns(self):
         p = subprocess.Popen(['ip', 'netns', 'exec', self.net.srv, PYTHON, FAKE_DNS,
                               SERVER4, SERVER6], stdout=subprocess.PIPE, text=True)
