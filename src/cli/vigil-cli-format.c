@@ -12,6 +12,7 @@
 
 #include "vigil-cli-format.h"
 #include "vigil-error.h"
+#include "vigil-json.h"
 
 /* the design's event JSON, in its order; "app_id" is "app-id" in the a{sv} */
 static const gchar *const event_keys[] = {
@@ -716,49 +717,6 @@ vigil_cli_dict_get_boolean(GVariant *dict, const gchar *key, gboolean *value)
 	return dict != NULL && g_variant_lookup(dict, key, "b", value);
 }
 
-/* the same escaping as the daemon's journal lines, so both print identical JSON */
-void
-vigil_cli_json_append_string(GString *str, const gchar *value)
-{
-	g_autofree gchar *valid = NULL;
-
-	if (value == NULL) {
-		g_string_append(str, "null");
-		return;
-	}
-	if (!g_utf8_validate(value, -1, NULL)) {
-		valid = g_utf8_make_valid(value, -1);
-		value = valid;
-	}
-	g_string_append_c(str, '"');
-	for (const guchar *p = (const guchar *)value; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			g_string_append(str, "\\\"");
-			break;
-		case '\\':
-			g_string_append(str, "\\\\");
-			break;
-		case '\n':
-			g_string_append(str, "\\n");
-			break;
-		case '\r':
-			g_string_append(str, "\\r");
-			break;
-		case '\t':
-			g_string_append(str, "\\t");
-			break;
-		default:
-			if (*p < 0x20)
-				g_string_append_printf(str, "\\u%04x", *p);
-			else
-				g_string_append_c(str, (gchar)*p);
-			break;
-		}
-	}
-	g_string_append_c(str, '"');
-}
-
 static void
 vigil_cli_json_append_double(GString *str, gdouble value)
 {
@@ -826,7 +784,7 @@ vigil_cli_json_append_variant(GString *str, GVariant *value)
 	case G_VARIANT_CLASS_STRING:
 	case G_VARIANT_CLASS_OBJECT_PATH:
 	case G_VARIANT_CLASS_SIGNATURE:
-		vigil_cli_json_append_string(str, g_variant_get_string(value, NULL));
+		vigil_json_append_string(str, g_variant_get_string(value, NULL));
 		return;
 	case G_VARIANT_CLASS_MAYBE: {
 		g_autoptr(GVariant) inner = g_variant_get_maybe(value);
@@ -897,7 +855,7 @@ vigil_cli_json_append_dict(GString *str,
 			continue;
 		if (!first)
 			g_string_append_c(str, ',');
-		vigil_cli_json_append_string(str, keys[i]);
+		vigil_json_append_string(str, keys[i]);
 		g_string_append_c(str, ':');
 		vigil_cli_json_append_variant(str, child);
 		first = FALSE;
@@ -922,7 +880,7 @@ vigil_cli_json_append_dict(GString *str,
 		g_autoptr(GVariant) child = g_variant_lookup_value(dict, name, NULL);
 		if (!first)
 			g_string_append_c(str, ',');
-		vigil_cli_json_append_string(str, name);
+		vigil_json_append_string(str, name);
 		g_string_append_c(str, ':');
 		vigil_cli_json_append_variant(str, child);
 		first = FALSE;

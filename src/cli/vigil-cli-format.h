@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "vigil-json.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -88,8 +90,6 @@ gboolean
 vigil_cli_dict_get_boolean(GVariant *dict, const gchar *key, gboolean *value);
 
 /* JSON, byte-compatible with the daemon's event lines: compact, keys in a fixed order */
-void
-vigil_cli_json_append_string(GString *str, const gchar *value);
 void
 vigil_cli_json_append_variant(GString *str, GVariant *value);
 void

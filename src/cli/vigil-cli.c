@@ -169,7 +169,7 @@ vigil_cli_append_status_json(VigilCli *self, GString *str)
 		g_autoptr(GVariant) value = vigil_cli_get_property(self, names[i]);
 		if (i > 0)
 			g_string_append_c(str, ',');
-		vigil_cli_json_append_string(str, keys[i]);
+		vigil_json_append_string(str, keys[i]);
 		g_string_append_c(str, ':');
 		vigil_cli_json_append_variant(str, value);
 	}

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "vigil-event.h"
+#include "vigil-json.h"
 
 VigilEvent *
 vigil_event_new(void)
@@ -60,50 +61,6 @@ format_time(gint64 time_us, gchar *buf, gsize bufsz)
 	}
 	date = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
 	g_snprintf(buf, bufsz, "%s.%03uZ", date, (guint)((time_us % G_USEC_PER_SEC) / 1000));
-}
-
-/* JSON string with escapes; bytes that are not UTF-8 (a cmdline may hold anything) are
- * replaced so that every line stays valid JSON */
-void
-vigil_json_append_string(GString *str, const gchar *value)
-{
-	g_autofree gchar *valid = NULL;
-
-	if (value == NULL) {
-		g_string_append(str, "null");
-		return;
-	}
-	if (!g_utf8_validate(value, -1, NULL)) {
-		valid = g_utf8_make_valid(value, -1);
-		value = valid;
-	}
-	g_string_append_c(str, '"');
-	for (const guchar *p = (const guchar *)value; *p != '\0'; p++) {
-		switch (*p) {
-		case '"':
-			g_string_append(str, "\\\"");
-			break;
-		case '\\':
-			g_string_append(str, "\\\\");
-			break;
-		case '\n':
-			g_string_append(str, "\\n");
-			break;
-		case '\r':
-			g_string_append(str, "\\r");
-			break;
-		case '\t':
-			g_string_append(str, "\\t");
-			break;
-		default:
-			if (*p < 0x20)
-				g_string_append_printf(str, "\\u%04x", *p);
-			else
-				g_string_append_c(str, (gchar)*p);
-			break;
-		}
-	}
-	g_string_append_c(str, '"');
 }
 
 static void

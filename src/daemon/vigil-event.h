@@ -54,8 +54,6 @@ GVariant *
 vigil_event_to_variant(VigilEvent *self);
 gchar *
 vigil_event_to_summary(VigilEvent *self);
-void
-vigil_json_append_string(GString *str, const gchar *value);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VigilEvent, vigil_event_unref)
 
