@@ -1347,27 +1347,39 @@ vigil_daemon_add_rule(VigilDaemon *self, VigilRule *rule, GError **error)
 	return g_steal_pointer(&id);
 }
 
-gboolean
-vigil_daemon_update_rule(VigilDaemon *self, const gchar *id, GVariant *changes, GError **error)
+/* the rule a user may change: it exists and is not a managed drop-in */
+static VigilRule *
+vigil_daemon_get_writable_rule(VigilDaemon *self, const gchar *id, GError **error)
 {
-	VigilRule *old = vigil_rule_set_get(self->rule_set, id);
-	g_autoptr(VigilRule) saved = NULL;
-	g_autoptr(VigilRule) rule = NULL;
-	const gchar *ids[] = {id, NULL};
+	VigilRule *rule = vigil_rule_set_get(self->rule_set, id);
 
-	if (old == NULL) {
+	if (rule == NULL) {
 		g_set_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND, "no rule %s", id);
-		return FALSE;
+		return NULL;
 	}
-	if (vigil_rule_is_read_only(old)) {
+	if (vigil_rule_is_read_only(rule)) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_READ_ONLY,
 			    "rule %s is a managed drop-in from %s",
 			    id,
-			    vigil_rule_get_source(old) != NULL ? vigil_rule_get_source(old) : "?");
-		return FALSE;
+			    vigil_rule_get_source(rule) != NULL ? vigil_rule_get_source(rule)
+								: "?");
+		return NULL;
 	}
+	return rule;
+}
+
+gboolean
+vigil_daemon_update_rule(VigilDaemon *self, const gchar *id, GVariant *changes, GError **error)
+{
+	VigilRule *old = vigil_daemon_get_writable_rule(self, id, error);
+	g_autoptr(VigilRule) saved = NULL;
+	g_autoptr(VigilRule) rule = NULL;
+	const gchar *ids[] = {id, NULL};
+
+	if (old == NULL)
+		return FALSE;
 	saved = g_object_ref(old);
 	rule = vigil_rule_copy(old);
 	if (!vigil_rule_update_from_variant(rule, changes, error))
@@ -1393,23 +1405,12 @@ vigil_daemon_update_rule(VigilDaemon *self, const gchar *id, GVariant *changes, 
 gboolean
 vigil_daemon_remove_rule(VigilDaemon *self, const gchar *id, GError **error)
 {
-	VigilRule *old = vigil_rule_set_get(self->rule_set, id);
+	VigilRule *old = vigil_daemon_get_writable_rule(self, id, error);
 	g_autoptr(VigilRule) saved = NULL;
 	const gchar *ids[] = {id, NULL};
 
-	if (old == NULL) {
-		g_set_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND, "no rule %s", id);
+	if (old == NULL)
 		return FALSE;
-	}
-	if (vigil_rule_is_read_only(old)) {
-		g_set_error(error,
-			    VIGIL_ERROR,
-			    VIGIL_ERROR_READ_ONLY,
-			    "rule %s is a managed drop-in from %s",
-			    id,
-			    vigil_rule_get_source(old) != NULL ? vigil_rule_get_source(old) : "?");
-		return FALSE;
-	}
 	saved = g_object_ref(old);
 	if (!vigil_rule_set_remove(self->rule_set, id, error))
 		return FALSE;
