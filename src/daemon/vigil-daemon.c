@@ -79,6 +79,8 @@ typedef struct {
 	VigilAction action;
 	gchar *rule_id;
 	gint64 until_us;
+	guint32 pid; /* for an answer about one process only; 0 for the app */
+	guint64 pid_start;
 } VigilRecentAnswer;
 
 static void
@@ -640,9 +642,16 @@ vigil_daemon_prompt_answer_cb(VigilAgentManager *agents,
 			}
 		}
 		if (g_hash_table_size(self->recent_answers) < RECENT_ANSWERS_MAX) {
+			VigilFlow *first = g_ptr_array_index(prompt->flows, 0);
 			recent->action = action;
 			recent->rule_id = g_strdup(rule_id);
 			recent->until_us = now + PROMPT_GRACE_US;
+			/* "until this process exits" says nothing about the app's other processes
+			 */
+			if (answer->lifetime == VIGIL_LIFETIME_PROCESS && first->process != NULL) {
+				recent->pid = vigil_process_get_pid(first->process);
+				recent->pid_start = vigil_process_get_start_time(first->process);
+			}
 			g_hash_table_replace(self->recent_answers, g_strdup(prompt->key), recent);
 		} else {
 			vigil_recent_answer_free(recent);
@@ -673,7 +682,10 @@ vigil_daemon_prompt(VigilDaemon *self, VigilFlow *flow)
 		return FALSE;
 	key = vigil_daemon_prompt_key(flow);
 	recent = g_hash_table_lookup(self->recent_answers, key);
-	if (recent != NULL && recent->until_us > flow->time_us) {
+	if (recent != NULL && recent->until_us > flow->time_us &&
+	    (recent->pid == 0 ||
+	     (flow->process != NULL && vigil_process_get_pid(flow->process) == recent->pid &&
+	      vigil_process_get_start_time(flow->process) == recent->pid_start))) {
 		vigil_daemon_finish_flow(self,
 					 flow,
 					 recent->action,
