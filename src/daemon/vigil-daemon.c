@@ -1024,6 +1024,8 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	self->connections = vigil_connection_table_new(65536);
 	vigil_connection_table_set_dns_cache(self->connections, self->dns_cache);
 	self->conntrack = vigil_nl_conntrack_new(self->connections);
+	/* nobody watches yet: no per-state updates (see vigil_daemon_set_watched) */
+	vigil_nl_conntrack_set_updates(self->conntrack, FALSE);
 	if (!vigil_nl_conntrack_start(self->conntrack, &error_local)) {
 		g_warning("cannot follow connections through conntrack: %s", error_local->message);
 		g_clear_error(&error_local);
@@ -1147,8 +1149,10 @@ vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
 void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
 {
-	if (self->conntrack != NULL)
-		vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
+	if (self->conntrack == NULL)
+		return;
+	vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
+	vigil_nl_conntrack_set_updates(self->conntrack, watched);
 }
 
 /* a one-off refresh, for callers that poll (the next answer carries fresh counters) */

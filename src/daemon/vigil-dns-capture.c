@@ -17,6 +17,7 @@
 #include "vigil-dns-capture.h"
 #include "vigil-dns-parser.h"
 #include "vigil-error.h"
+#include "vigil-watch.h"
 
 /*
  * Sees DNS answers with libpcap and feeds them to the cache, so that a connection made after
@@ -679,7 +680,7 @@ vigil_dns_capture_start(VigilDnsCapture *self, GError **error)
 	self->pcap = g_steal_pointer(&pcap);
 	self->linktype = linktype;
 	self->watch_id =
-	    g_unix_fd_add(fd, G_IO_IN | G_IO_ERR | G_IO_HUP, vigil_dns_capture_readable_cb, self);
+	    vigil_watch_fd(fd, G_IO_IN | G_IO_ERR | G_IO_HUP, vigil_dns_capture_readable_cb, self);
 	g_info("capturing DNS answers on %s (%s)",
 	       self->interface,
 	       pcap_datalink_val_to_name(linktype) != NULL ? pcap_datalink_val_to_name(linktype)

@@ -20,6 +20,7 @@
 
 #include "vigil-cleanups.h"
 #include "vigil-nfqueue.h"
+#include "vigil-watch.h"
 
 /*
  * The NFQUEUE reader, on libmnl and the kernel's nfnetlink_queue.h.
@@ -683,7 +684,7 @@ vigil_nfqueue_open(VigilNfqueue *self, GError **error)
 		g_clear_pointer(&self->nl, mnl_socket_close);
 		return FALSE;
 	}
-	self->watch_id = g_unix_fd_add(fd, G_IO_IN, vigil_nfqueue_read_cb, self);
+	self->watch_id = vigil_watch_fd(fd, G_IO_IN, vigil_nfqueue_read_cb, self);
 	g_debug("queue %u: bound, %s when full",
 		self->queue_num,
 		self->fail_open ? "accept" : "drop");

@@ -23,6 +23,7 @@
 #include "vigil-cleanups.h"
 #include "vigil-error.h"
 #include "vigil-nl-conntrack.h"
+#include "vigil-watch.h"
 
 /*
  * ctnetlink with libmnl: one socket subscribed to the new, update and destroy groups, and
@@ -35,11 +36,12 @@
  * runs on the main loop, a bounded number of datagrams per wakeup.
  */
 
-#define BUFFER_SIZE		 (64 * 1024)
-#define EVENT_DATAGRAMS_PER_CALL 64
-#define DUMP_DATAGRAMS_PER_CALL	 16
-#define CONNTRACK_GROUPS	 3
-#define REQUEST_SIZE		 256
+#define BUFFER_SIZE		  (64 * 1024)
+#define EVENT_DATAGRAMS_PER_BATCH 8192
+#define EVENTS_REST_MS		  100
+#define DUMP_DATAGRAMS_PER_CALL	  16
+#define CONNTRACK_GROUPS	  3
+#define REQUEST_SIZE		  256
 
 struct _VigilNlConntrack {
 	GObject parent_instance;
@@ -47,9 +49,11 @@ struct _VigilNlConntrack {
 	struct mnl_socket *events;
 	struct mnl_socket *dump;
 	guint events_watch;
+	guint events_rest_id;
 	guint dump_watch;
 	guint refresh_id;
 	guint refresh_interval;
+	gboolean updates;
 	guint8 *buffer;
 	guint receive_buffer;
 	gboolean accounting;
@@ -500,19 +504,38 @@ vigil_nl_conntrack_handle_message(VigilNlConntrack *self, const struct nlmsghdr 
 }
 
 static gboolean
-vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data)
+vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data);
+
+static gboolean
+vigil_nl_conntrack_events_rested_cb(gpointer user_data)
 {
 	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
 
-	for (guint i = 0; i < EVENT_DATAGRAMS_PER_CALL; i++) {
+	self->events_rest_id = 0;
+	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events),
+					    G_IO_IN | G_IO_ERR,
+					    vigil_nl_conntrack_events_cb,
+					    self);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
+	gboolean drained = FALSE;
+
+	for (guint i = 0; i < EVENT_DATAGRAMS_PER_BATCH; i++) {
 		const struct nlmsghdr *nlh;
 		gint errsv = 0;
 		gssize n = vigil_nl_conntrack_receive(self, self->events, &errsv);
 		gint remaining;
 
 		if (n < 0) {
-			if (errsv == EAGAIN)
+			if (errsv == EAGAIN) {
+				drained = TRUE;
 				break;
+			}
 			if (errsv == EINTR)
 				continue;
 			if (errsv == ENOBUFS) {
@@ -533,7 +556,15 @@ vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data
 			vigil_nl_conntrack_handle_message(self, nlh, FALSE);
 		}
 	}
-	return G_SOURCE_CONTINUE;
+	if (!drained)
+		return G_SOURCE_CONTINUE;
+	/* rest a moment, letting events pile up in the socket: then one wake-up reads many,
+	 * instead of one wake-up per event competing with the queue for the CPU while
+	 * connections are made (an idle daemon has no timer: only after events is there one) */
+	self->events_watch = 0;
+	self->events_rest_id =
+	    g_timeout_add(EVENTS_REST_MS, vigil_nl_conntrack_events_rested_cb, self);
+	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -733,6 +764,34 @@ vigil_nl_conntrack_set_refresh_interval(VigilNlConntrack *self, guint seconds)
 	vigil_nl_conntrack_schedule_refresh(self);
 }
 
+/*
+ * Update events (one per TCP state change) keep states exact but cost a wake-up per step of
+ * every connection. Without them, states and counters still come with the dumps of
+ * vigil_nl_conntrack_dump() and the refresh interval, and new and destroy events still
+ * arrive. The daemon turns updates off while nobody watches the table.
+ */
+void
+vigil_nl_conntrack_set_updates(VigilNlConntrack *self, gboolean updates)
+{
+	gint group = NFNLGRP_CONNTRACK_UPDATE;
+
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+	if (self->updates == updates)
+		return;
+	self->updates = updates;
+	if (self->events == NULL)
+		return;
+	if (mnl_socket_setsockopt(self->events,
+				  updates ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+				  &group,
+				  sizeof(group)) < 0) {
+		int errsv = errno;
+		g_warning("cannot %s conntrack update events: %s",
+			  updates ? "join" : "leave",
+			  g_strerror(errsv));
+	}
+}
+
 gboolean
 vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 {
@@ -751,6 +810,8 @@ vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 	if (events == NULL)
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(groups); i++) {
+		if (groups[i] == NFNLGRP_CONNTRACK_UPDATE && !self->updates)
+			continue;
 		if (mnl_socket_setsockopt(events,
 					  NETLINK_ADD_MEMBERSHIP,
 					  (void *)&groups[i],
@@ -778,14 +839,14 @@ vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 	self->events = g_steal_pointer(&events);
 	self->dump = g_steal_pointer(&dump);
 	/* an overrun shows as POLLERR; the next recvmsg() reports it as ENOBUFS */
-	self->events_watch = g_unix_fd_add(mnl_socket_get_fd(self->events),
-					   G_IO_IN | G_IO_ERR,
-					   vigil_nl_conntrack_events_cb,
-					   self);
-	self->dump_watch = g_unix_fd_add(mnl_socket_get_fd(self->dump),
-					 G_IO_IN | G_IO_ERR,
-					 vigil_nl_conntrack_dump_cb,
-					 self);
+	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events),
+					    G_IO_IN | G_IO_ERR,
+					    vigil_nl_conntrack_events_cb,
+					    self);
+	self->dump_watch = vigil_watch_fd(mnl_socket_get_fd(self->dump),
+					  G_IO_IN | G_IO_ERR,
+					  vigil_nl_conntrack_dump_cb,
+					  self);
 	if (!vigil_nl_conntrack_dump(self, error)) {
 		vigil_nl_conntrack_stop(self);
 		return FALSE;
@@ -800,6 +861,7 @@ vigil_nl_conntrack_stop(VigilNlConntrack *self)
 	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
 
 	g_clear_handle_id(&self->events_watch, g_source_remove);
+	g_clear_handle_id(&self->events_rest_id, g_source_remove);
 	g_clear_handle_id(&self->dump_watch, g_source_remove);
 	g_clear_handle_id(&self->refresh_id, g_source_remove);
 	g_clear_pointer(&self->events, mnl_socket_close);
@@ -900,6 +962,7 @@ vigil_nl_conntrack_init(VigilNlConntrack *self)
 	self->buffer = g_malloc(BUFFER_SIZE);
 	self->receive_buffer = VIGIL_NL_CONNTRACK_RCVBUF;
 	self->dump_seq = (guint32)g_random_int();
+	self->updates = TRUE;
 }
 
 VigilNlConntrack *

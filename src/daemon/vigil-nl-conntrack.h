@@ -24,6 +24,8 @@ void
 vigil_nl_conntrack_set_receive_buffer(VigilNlConntrack *self, guint bytes);
 void
 vigil_nl_conntrack_set_refresh_interval(VigilNlConntrack *self, guint seconds);
+void
+vigil_nl_conntrack_set_updates(VigilNlConntrack *self, gboolean updates);
 gboolean
 vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error);
 void

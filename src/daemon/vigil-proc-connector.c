@@ -386,6 +386,8 @@ vigil_proc_connector_start(VigilProcConnector *self, GError **error)
 			      self,
 			      NULL);
 	g_source_set_name(self->watch, "vigil proc connector");
+	/* never blocked while dispatched: see vigil_watch_fd() */
+	g_source_set_can_recurse(self->watch, TRUE);
 	g_source_attach(self->watch, g_main_context_get_thread_default());
 	return TRUE;
 }
