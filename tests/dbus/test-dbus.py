@@ -525,17 +525,22 @@ class DBusTest(unittest.TestCase):
                 'print(len(ok))\n')
         storm = subprocess.Popen(['ip', 'netns', 'exec', self.net.cli, PYTHON, '-c', code],
                                  stdout=subprocess.PIPE, text=True)
-        worst = 0
+        times = []
         for _ in range(20):
             res = self.net.connect('udp', SERVER6, timeout=2.0)
             self.assertTrue(res['ok'], res)
-            worst = max(worst, res['ms'])
+            times.append(res['ms'])
+        times.sort()
+        median, worst = times[len(times) // 2], times[-1]
+        # the other app is never held behind the prompts (a held one would take seconds)
+        self.assertLess(median, 100, times)
         out, _ = storm.communicate(timeout=120)
         self.assertEqual(out.strip().splitlines()[-1], '500', out)
         reqs = self.requests(agent, settle=1.0)
         self.assertLessEqual(len(reqs), 50)
         self.assertGreaterEqual(len(reqs), 1)
-        print(f'prompt storm: {len(reqs)} prompts, other app worst {worst:.1f} ms')
+        print(f'prompt storm: {len(reqs)} prompts; other app median {median:.1f} ms, '
+              f'worst {worst:.1f} ms')
 
     def test_vigilctl_against_daemon(self):
         self.start_daemon(mode='allow')
