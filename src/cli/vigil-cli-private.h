@@ -47,6 +47,7 @@ struct _VigilCli {
 	gboolean opt_disabled;
 	gchar *opt_format;
 	gboolean opt_include_managed;
+	gboolean opt_force;
 
 	GDBusConnection *connection;
 	VigilDBusDaemon1 *proxy;
@@ -86,5 +87,7 @@ gboolean
 _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error);
 gboolean
 _vigil_cli_rules_export(VigilCli *self, gchar **args, GError **error);
+gboolean
+_vigil_cli_rules_save(VigilCli *self, gchar **args, GError **error);
 
 G_END_DECLS

@@ -613,3 +613,22 @@ _vigil_cli_rules_export(VigilCli *self, gchar **args, GError **error)
 	}
 	return TRUE;
 }
+
+gboolean
+_vigil_cli_rules_save(VigilCli *self, gchar **args, GError **error)
+{
+	GVariantBuilder builder;
+	g_autoptr(GVariant) reply = NULL;
+
+	if (args[0] != NULL)
+		return _vigil_cli_usage_error(error, "'rules save' takes no arguments");
+	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+	if (self->opt_force)
+		g_variant_builder_add(&builder, "{sv}", "force", g_variant_new_boolean(TRUE));
+	reply = _vigil_cli_call_write(self, "SaveRules", g_variant_new("(a{sv})", &builder), error);
+	if (reply == NULL) {
+		_vigil_cli_fixup_error(error, "failed to save rules");
+		return FALSE;
+	}
+	return TRUE;
+}

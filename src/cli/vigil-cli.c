@@ -32,6 +32,7 @@ typedef enum {
 	VIGIL_CLI_OPTION_RULE = 1 << 6,
 	VIGIL_CLI_OPTION_FORMAT = 1 << 7,
 	VIGIL_CLI_OPTION_INCLUDE_MANAGED = 1 << 8,
+	VIGIL_CLI_OPTION_FORCE = 1 << 9,
 } VigilCliOptions;
 
 typedef gboolean (*VigilCliCommandFunc)(VigilCli *self, gchar **args, GError **error);
@@ -1125,6 +1126,14 @@ static const VigilCliCommand commands[] = {
      NULL,
      VIGIL_CLI_OPTION_INCLUDE_MANAGED,
      _vigil_cli_rules_export},
+    {"rules save",
+     "",
+     "Write the rules to disk now; --force replaces a rules file that had errors "
+     "(the old one is kept beside it)",
+     "failed to save rules",
+     NULL,
+     VIGIL_CLI_OPTION_FORCE,
+     _vigil_cli_rules_save},
     {"mode",
      "[MODE]",
      "Show the mode, or set it: ask, allow, deny, block-all or monitor",
@@ -1361,6 +1370,14 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      &self->opt_format,
 	      "vigil or opensnitch (default: guessed from the contents)",
 	      "FORMAT"}},
+	    {VIGIL_CLI_OPTION_FORCE,
+	     {"force",
+	      '\0',
+	      G_OPTION_FLAG_NONE,
+	      G_OPTION_ARG_NONE,
+	      &self->opt_force,
+	      "Replace a rules file that had errors when it was loaded",
+	      NULL}},
 	    {VIGIL_CLI_OPTION_INCLUDE_MANAGED,
 	     {"include-managed",
 	      '\0',

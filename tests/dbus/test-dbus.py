@@ -455,6 +455,33 @@ class DBusTest(unittest.TestCase):
         with open(os.path.join(self.daemon.state, 'rules.json'), encoding='utf-8') as f:
             self.assertEqual(len(json.load(f)['rules']), 2)
 
+    def test_broken_rules_file_needs_force(self):
+        d = Daemon(self.net, extra=['--bus', self.bus.address])
+        with open(os.path.join(d.state, 'rules.json'), 'w', encoding='utf-8') as f:
+            f.write('{"version": 1, "rules": [\n'
+                    ' {"id": "r-aaaaaaaaaaaa", "action": "deny", "protocol": "udp"},\n'
+                    ' {"id": "r-bbbbbbbbbbbb", "action": "allow", "port": "nope"}\n'
+                    ']}\n')
+        self.addCleanup(d.cleanup)
+        d.start()
+        time.sleep(0.5)
+        # the good rule applies, the file is not rewritten behind the user's back
+        self.assertEqual([r['id'] for r in self.rules()], ['r-aaaaaaaaaaaa'])
+        r = self.call('AddRule', ({'action': GLib.Variant('s', 'allow')},), '(a{sv})')
+        self.assertEqual(r['error'], 'io.github.vigilfw.Error.BrokenFile', r)
+        self.assertEqual(len(self.rules()), 1)
+        # the user's say: vigilctl rules save --force keeps the old file beside the new
+        ctl = [VIGILCTL, '--address', self.bus.address]
+        r = subprocess.run(ctl + ['rules', 'save', '--force'], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kept = [n for n in os.listdir(d.state) if n.startswith('rules.json.broken-')]
+        self.assertEqual(len(kept), 1, os.listdir(d.state))
+        with open(os.path.join(d.state, 'rules.json'), encoding='utf-8') as f:
+            self.assertEqual([x['id'] for x in json.load(f)['rules']], ['r-aaaaaaaaaaaa'])
+        r = self.call('AddRule', ({'action': GLib.Variant('s', 'allow')},), '(a{sv})')
+        self.assertIn('ok', r, r)
+
     def test_managed_rules_read_only(self):
         d = Daemon(self.net, extra=['--bus', self.bus.address])
         with open(os.path.join(d.dropins, '10-admin.json'), 'w', encoding='utf-8') as f:
