@@ -5,9 +5,12 @@
 
 /*
  * Rule lookup benchmark: builds rule sets of 10, 1,000 and 100,000 rules of mixed kinds and
- * times 1,000,000 lookups of a mix of hits and misses against each, five runs interleaved
- * across the sizes so that a noisy neighbour hurts every size alike. Prints the median ns
- * per lookup of each size and its ratio to the 10-rule set. See bench/README.md.
+ * times 1,000,000 lookups of a mix of hits and misses against each, with the set's memo of
+ * recent answers off and on, five runs interleaved across the sizes and both memo settings
+ * so that a noisy neighbour hurts them alike. Prints the median ns per lookup of each size
+ * and setting, its ratio to the 10-rule set with the same setting and how many lookups the
+ * memo answered. --rules, --mix and --memo run only part of it, e.g. under cachegrind. See
+ * bench/README.md.
  */
 
 #include "config.h"
@@ -26,14 +29,16 @@
 #define BENCH_BATCH   250   /* lookups timed together, 4,000 batches */
 #define BENCH_NOW     1800000000
 #define BENCH_SHA256  "5e0b1a7c3f2d4e6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a"
+#define BENCH_MEMO    2 /* off, on */
 
 typedef struct {
 	guint n_rules;
 	VigilRuleSet *set;
 	GPtrArray *strings; /* of gchar*, backing the queries */
 	VigilRuleQuery *queries;
-	gdouble ns[BENCH_RUNS];
+	gdouble ns[BENCH_MEMO][BENCH_RUNS];
 	guint hits;
+	guint64 memo_hits; /* in the last run with the memo */
 } BenchSize;
 
 static const guint16 bench_common_ports[] = {443, 80, 53, 22, 993, 8080};
@@ -365,12 +370,19 @@ bench_calibrate_clock(void)
 	bench_clock_cost = (gint64)bench_median(costs);
 }
 
+/* the memo starts empty in every run that uses it */
 static gdouble
-bench_size_run(BenchSize *size, const guint32 *stream)
+bench_size_run(BenchSize *size, const guint32 *stream, gboolean memo)
 {
 	static BenchQueryCopy batch[BENCH_BATCH];
 	gint64 total = 0;
 	guint hits = 0;
+	guint64 memo_hits_before;
+	guint64 memo_hits_after;
+
+	vigil_rule_set_set_memo_enabled(size->set, FALSE);
+	vigil_rule_set_set_memo_enabled(size->set, memo);
+	vigil_rule_set_get_memo_stats(size->set, &memo_hits_before, NULL);
 
 	for (guint done = 0; done < BENCH_LOOKUPS; done += BENCH_BATCH) {
 		gint64 start;
@@ -393,54 +405,105 @@ bench_size_run(BenchSize *size, const guint32 *stream)
 		total += bench_now_ns() - start - bench_clock_cost;
 	}
 	size->hits = hits;
+	vigil_rule_set_get_memo_stats(size->set, &memo_hits_after, NULL);
+	if (memo)
+		size->memo_hits = memo_hits_after - memo_hits_before;
 	return (gdouble)total / BENCH_LOOKUPS;
 }
+
+static gint bench_opt_rules = 0;
+static gchar *bench_opt_mix = NULL;
+static gchar *bench_opt_memo = NULL;
+
+static const GOptionEntry bench_options[] = {
+    {"rules", 0, 0, G_OPTION_ARG_INT, &bench_opt_rules, "Only the set of N rules", "N"},
+    {"mix", 0, 0, G_OPTION_ARG_STRING, &bench_opt_mix, "Only this mix", "zipf|uniform"},
+    {"memo", 0, 0, G_OPTION_ARG_STRING, &bench_opt_memo, "Only this memo setting", "off|on"},
+    {NULL}};
 
 int
 main(int argc, char **argv)
 {
 	static const guint n_rules[] = {10, 1000, 100000};
 	static const gchar *mixes[] = {"zipf", "uniform"};
+	static const gchar *memos[] = {"off", "on"};
 	BenchSize sizes[G_N_ELEMENTS(n_rules)] = {0};
+	gboolean use_size[G_N_ELEMENTS(n_rules)];
+	gboolean use_memo[BENCH_MEMO];
 	g_autoptr(GRand) rand = g_rand_new_with_seed(7);
+	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
+	g_autoptr(GError) error = NULL;
+
+	g_option_context_add_main_entries(context, bench_options, NULL);
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		fprintf(stderr, "%s\n", error->message);
+		return 1;
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
+		use_size[i] = bench_opt_rules == 0 || (guint)bench_opt_rules == n_rules[i];
+	for (guint memo = 0; memo < BENCH_MEMO; memo++)
+		use_memo[memo] = bench_opt_memo == NULL || g_str_equal(bench_opt_memo, memos[memo]);
 
 	bench_calibrate_clock();
 	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
 		gint64 start = bench_now_ns();
+		if (!use_size[i])
+			continue;
 		bench_size_init(&sizes[i], n_rules[i], 42 + i);
 		printf("# built %u rules in %.1f ms\n",
 		       n_rules[i],
 		       (gdouble)(bench_now_ns() - start) / 1e6);
 	}
 	for (guint m = 0; m < G_N_ELEMENTS(mixes); m++) {
+		/* drawn even when skipped, so that a mix has the same order as in a full run */
 		g_autofree guint32 *stream = bench_stream_new(rand, m == 0);
-		gdouble baseline;
 
-		/* warm up, then interleave the sizes in every run */
-		for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
-			bench_size_run(&sizes[i], stream);
-		for (guint run = 0; run < BENCH_RUNS; run++) {
-			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)
-				sizes[i].ns[run] = bench_size_run(&sizes[i], stream);
-		}
-		baseline = bench_median(sizes[0].ns);
+		if (bench_opt_mix != NULL && !g_str_equal(bench_opt_mix, mixes[m]))
+			continue;
+
+		/* warm up, then interleave the sizes and the memo settings in every run, the
+		 * setting that goes first taking turns */
 		for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
-			gdouble median = bench_median(sizes[i].ns);
-			g_autoptr(GString) runs = g_string_new(NULL);
-			for (guint run = 0; run < BENCH_RUNS; run++)
-				g_string_append_printf(runs,
-						       "%s%.0f",
-						       run > 0 ? " " : "",
-						       sizes[i].ns[run]);
-			printf(
-			    "mix=%-7s rules=%-6u median=%7.1f ns/lookup ratio=%5.2f hits=%2.0f%% "
-			    "runs=[%s]\n",
-			    mixes[m],
-			    sizes[i].n_rules,
-			    median,
-			    median / baseline,
-			    100.0 * sizes[i].hits / BENCH_LOOKUPS,
-			    runs->str);
+			for (guint memo = 0; memo < BENCH_MEMO; memo++) {
+				if (use_size[i] && use_memo[memo])
+					bench_size_run(&sizes[i], stream, memo);
+			}
+		}
+		for (guint run = 0; run < BENCH_RUNS; run++) {
+			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
+				for (guint k = 0; k < BENCH_MEMO; k++) {
+					guint memo = (k + run) % BENCH_MEMO;
+					if (use_size[i] && use_memo[memo])
+						sizes[i].ns[memo][run] =
+						    bench_size_run(&sizes[i], stream, memo);
+				}
+			}
+		}
+		for (guint memo = 0; memo < BENCH_MEMO; memo++) {
+			gdouble baseline = use_size[0] ? bench_median(sizes[0].ns[memo]) : 0;
+			if (!use_memo[memo])
+				continue;
+			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
+				gdouble median = bench_median(sizes[i].ns[memo]);
+				g_autoptr(GString) runs = g_string_new(NULL);
+				if (!use_size[i])
+					continue;
+				for (guint run = 0; run < BENCH_RUNS; run++)
+					g_string_append_printf(runs,
+							       "%s%.0f",
+							       run > 0 ? " " : "",
+							       sizes[i].ns[memo][run]);
+				printf("mix=%-7s memo=%-3s rules=%-6u median=%7.1f ns/lookup "
+				       "ratio=%5.2f hits=%2.0f%% from-memo=%2.0f%% runs=[%s]\n",
+				       mixes[m],
+				       memos[memo],
+				       sizes[i].n_rules,
+				       median,
+				       baseline > 0 ? median / baseline : 0.0,
+				       100.0 * sizes[i].hits / BENCH_LOOKUPS,
+				       memo ? 100.0 * sizes[i].memo_hits / BENCH_LOOKUPS : 0.0,
+				       runs->str);
+			}
 		}
 	}
 	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++)

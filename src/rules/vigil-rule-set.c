@@ -44,6 +44,9 @@
  * the best of its list, and a list whose first rule cannot beat the best so far is
  * skipped; probes are made most specific first, so once a match is found whole tiers are
  * skipped. Disabled rules are not indexed. A lookup does not allocate.
+ *
+ * In front of the index, a memo of recent answers takes repeated queries: see "the decision
+ * memo" below.
  */
 
 #define VIGIL_RULE_SCORE_ACTION_SHIFT	 0
@@ -211,6 +214,82 @@ typedef struct {
 	gboolean filtered;
 } VigilRuleTable;
 
+/*
+ * The decision memo: a repeated query (the same app to the same host and port, as on a
+ * desktop) is answered from a small table of recent answers instead of the index.
+ *
+ * Why a stored answer stays right: the set has a generation that every add, replace and
+ * removal (including expiry, process exit and a consumed once rule) and every new boot id
+ * changes, and an entry of another generation is never used. Within a generation a lookup
+ * depends only on the key and, through until rules, on the time. Time only takes matching
+ * rules away, so the answer found at time t0 is still the best match at any t >= t0 as
+ * long as it still matches itself: a hit checks that the winner's until time has not come,
+ * and "no rule" stays right until the generation changes. Wall-clock time can go back, so
+ * a query older than t0 is not answered from the memo. A lookup that asked for the
+ * executable's digest is never stored, as its answer depends on the file and not on the
+ * path; one that did not ask cannot depend on it (no rule pinning a digest passed the
+ * other tests, or none could beat the winner).
+ *
+ * The key is the query's fields as the lookup reads them (only the address bytes of its
+ * family, the uid only when known, the pid and its start time only while the set has
+ * process rules, so that the processes of one app share entries) and its four strings,
+ * kept in the entry: a hit compares the whole key and never trusts the hash alone (host
+ * names come from the network), nothing is allocated per entry and the memory is fixed.
+ * A query whose strings do not fit is looked up without the memo. An entry holds no
+ * reference on its rule: a rule is only freed after a removal, which starts another
+ * generation, and the generation is checked before the rule pointer is used.
+ *
+ * The table: 2,048 sets of two ways, 1 MiB of 256-byte entries, allocated on the first
+ * lookup. The tags of a set (the key's hash mixed with the generation) sit in a 64 KiB
+ * array apart from the entries, so a lookup that finds no tag reads one line of the memo,
+ * and one that does reads its entry. An answer is only stored when its query misses a
+ * second time while the set still has its fingerprint: queries seen once, most of them
+ * when nothing repeats, neither pay for a store nor push out answers in use. A hit costs
+ * hashing the strings and reading one line of tags and the entry, whatever the size of
+ * the set; a miss costs the hashing and the line of tags on top of the index (figures in
+ * bench/README.md).
+ */
+#define VIGIL_RULE_MEMO_WAYS	2
+#define VIGIL_RULE_MEMO_SETS	2048 /* 4,096 entries of 256 bytes */
+#define VIGIL_RULE_MEMO_WORDS	6
+#define VIGIL_RULE_MEMO_STRINGS 176 /* host, exe, app id and unit together */
+#define VIGIL_RULE_MEMO_NONE	255 /* the length of a string the query does not know */
+
+/* a query as the memo sees it: its fields packed in words (see vigil_rule_memo_key_init()),
+ * and its strings, which stay where the query has them */
+typedef struct {
+	guint64 words[VIGIL_RULE_MEMO_WORDS];
+	const gchar *strings[4]; /* host, exe, app id, unit */
+	guint8 lens[4];
+	guint len; /* of the strings together */
+} VigilRuleMemoKey;
+
+typedef struct {
+	guint64 generation; /* of the set when stored; 0 when empty */
+	VigilRule *rule;    /* no reference, NULL for no rule: see above */
+	gint64 since;	    /* the query time the answer was found at */
+	gint64 expires;	    /* the winner's until time, or G_MAXINT64 */
+	guint64 words[VIGIL_RULE_MEMO_WORDS];
+	gchar strings[VIGIL_RULE_MEMO_STRINGS]; /* back to back */
+} VigilRuleMemoEntry;
+
+/* what a lookup reads first, two sets to a cache line: the tags of the ways (the key's
+ * hash mixed with the generation, 0 for none) and fingerprints of queries that missed */
+typedef struct {
+	guint64 tags[VIGIL_RULE_MEMO_WAYS];
+	guint32 seen[2];
+	guint8 last_way; /* used last */
+} VigilRuleMemoSet;
+
+/* the sets apart from the entries, so that a lookup that finds no tag reads one line */
+typedef struct {
+	VigilRuleMemoSet sets[VIGIL_RULE_MEMO_SETS];
+	VigilRuleMemoEntry entries[VIGIL_RULE_MEMO_SETS][VIGIL_RULE_MEMO_WAYS];
+} VigilRuleMemo;
+
+G_STATIC_ASSERT(sizeof(VigilRuleMemoEntry) == 256);
+G_STATIC_ASSERT(sizeof(VigilRuleMemoSet) == 32);
+
 struct _VigilRuleSet {
 	GObject parent_instance;
 	gchar *boot_id;
@@ -221,6 +300,11 @@ struct _VigilRuleSet {
 	VigilRuleBucket *any;	/* any app */
 	GHashTable *expiring;	/* set of VigilRuleEntry with an until or reboot lifetime */
 	GHashTable *by_pid;	/* pid -> GPtrArray of VigilRuleEntry with a process lifetime */
+	guint64 generation;	/* changes with every change a lookup could see */
+	VigilRuleMemo *memo;	/* NULL until the first lookup that uses it */
+	gboolean memo_enabled;
+	guint64 memo_hits;
+	guint64 memo_misses;
 };
 
 G_DEFINE_FINAL_TYPE(VigilRuleSet, vigil_rule_set, G_TYPE_OBJECT)
@@ -1025,6 +1109,7 @@ vigil_rule_set_track(VigilRuleSet *self, VigilRuleEntry *entry)
 		g_ptr_array_add(array, entry);
 	}
 	vigil_rule_set_index(self, entry);
+	self->generation++;
 }
 
 /* drops @entry from every table and frees it */
@@ -1042,6 +1127,7 @@ vigil_rule_set_remove_entry(VigilRuleSet *self, VigilRuleEntry *entry)
 	}
 	g_queue_unlink(&self->order, &entry->link);
 	vigil_rule_entry_free(entry);
+	self->generation++;
 }
 
 /* GObject */
@@ -1058,6 +1144,7 @@ vigil_rule_set_finalize(GObject *object)
 	g_hash_table_unref(self->expiring);
 	g_hash_table_unref(self->by_pid);
 	g_free(self->boot_id);
+	g_aligned_free(self->memo);
 	G_OBJECT_CLASS(vigil_rule_set_parent_class)->finalize(object);
 }
 
@@ -1081,6 +1168,8 @@ vigil_rule_set_init(VigilRuleSet *self)
 					     g_direct_equal,
 					     NULL,
 					     (GDestroyNotify)g_ptr_array_unref);
+	self->generation = 1;
+	self->memo_enabled = g_strcmp0(g_getenv("VIGIL_RULE_SET_NO_MEMO"), "1") != 0;
 }
 
 /**
@@ -1089,7 +1178,9 @@ vigil_rule_set_init(VigilRuleSet *self)
  * Creates an empty, indexed rule set. The set holds a reference on each rule it is given;
  * a rule in the set must not be changed (other than its hit count and last-used time)
  * unless it is put back with vigil_rule_set_replace(), because the index keeps what it
- * read when the rule was added. A rule set is used from one thread.
+ * read when the rule was added. A rule set is used from one thread, lookups included: they
+ * update a memo of recent answers. Setting `VIGIL_RULE_SET_NO_MEMO=1` in the environment
+ * makes new sets start without it (see vigil_rule_set_set_memo_enabled()).
  *
  * Returns: (transfer full): a new #VigilRuleSet
  */
@@ -1128,6 +1219,7 @@ vigil_rule_set_set_boot_id(VigilRuleSet *self, const gchar *boot_id)
 
 	g_free(self->boot_id);
 	self->boot_id = g_strdup(boot_id);
+	self->generation++;
 	g_hash_table_iter_init(&iter, self->expiring);
 	while (g_hash_table_iter_next(&iter, &key, NULL))
 		vigil_rule_set_stamp_boot_id(self, key);
@@ -1605,29 +1697,15 @@ vigil_rule_lookup_set_host(VigilRuleLookup *lookup, const gchar *host)
 	lookup->suffix_hashes[0] = h;
 }
 
-/**
- * vigil_rule_set_lookup:
- * @self: a #VigilRuleSet
- * @query: what is known about the connection
- *
- * Finds the rule that decides a connection: among the enabled, unexpired rules that match
- * it, the one that takes precedence (see the comment at the top of vigil-rule-set.c).
- * Unknown values in @query never match a rule that requires them. An IPv4-mapped IPv6
- * address is looked up as the IPv4 address. Does not allocate; @query->get_exe_sha256
- * is called at most once, and only when a candidate rule pins a digest.
- *
- * Returns: (transfer none) (nullable): the deciding rule, or %NULL when none matches
- */
-VigilRule *
-vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
+/* the best rule in the index; @asked_digest says whether a rule pinning a digest was
+ * tested against @query's (asked for or not) */
+static const VigilRuleItem *
+vigil_rule_set_lookup_index(VigilRuleSet *self, const VigilRuleQuery *query, gboolean *asked_digest)
 {
 	static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const gchar *who_names[3];
 	guint64 who_keys[3] = {0};
 	VigilRuleLookup lookup;
-
-	g_return_val_if_fail(VIGIL_IS_RULE_SET(self), NULL);
-	g_return_val_if_fail(query != NULL, NULL);
 
 	/* only the header of the lookup state is cleared, not its buffers */
 	memset(&lookup, 0, G_STRUCT_OFFSET(VigilRuleLookup, suffix_offsets));
@@ -1666,7 +1744,292 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 								      who_names[kind]));
 	}
 	vigil_rule_lookup_bucket(&lookup, self->any);
-	return lookup.best != NULL ? lookup.best->rule : NULL;
+	*asked_digest = lookup.sha256_done;
+	return lookup.best;
+}
+
+/* memo */
+
+/* fills @key from @query; returns %FALSE when the query cannot be memoized. The fields are
+ * packed in whole words, so that nothing reads back bytes just written one by one. */
+static gboolean
+vigil_rule_memo_key_init(VigilRuleMemoKey *key, VigilRuleSet *self, const VigilRuleQuery *query)
+{
+	gboolean by_process = g_hash_table_size(self->by_pid) > 0;
+	guint64 lens = 0;
+
+	/* a direction that does not fit would alias another */
+	if ((guint)query->direction > G_MAXUINT8)
+		return FALSE;
+	key->strings[0] = query->host;
+	key->strings[1] = query->exe;
+	key->strings[2] = query->app_id;
+	key->strings[3] = query->unit;
+	key->len = 0;
+	for (guint i = 0; i < G_N_ELEMENTS(key->strings); i++) {
+		gsize n;
+		if (key->strings[i] == NULL) {
+			key->lens[i] = VIGIL_RULE_MEMO_NONE;
+		} else {
+			n = strlen(key->strings[i]);
+			if (n > VIGIL_RULE_MEMO_STRINGS - key->len)
+				return FALSE;
+			key->lens[i] = (guint8)n;
+			key->len += (guint)n;
+		}
+		lens |= (guint64)key->lens[i] << (8 * i);
+	}
+
+	key->words[0] = by_process ? query->pid_start : 0;
+	key->words[1] = (by_process ? query->pid : 0) | (guint64)(query->uid_known ? query->uid : 0)
+							    << 32;
+	key->words[2] = 0;
+	key->words[3] = 0;
+	if (query->family == 4) {
+		guint32 v4;
+		memcpy(&v4, query->addr, 4);
+		key->words[2] = v4;
+	} else if (query->family == 6) {
+		memcpy(&key->words[2], query->addr, 8);
+		memcpy(&key->words[3], query->addr + 8, 8);
+	}
+	key->words[4] = query->port | (guint64)query->direction << 16 |
+			(guint64)query->protocol << 24 | (guint64)query->family << 32 |
+			(guint64)(query->uid_known != FALSE) << 40;
+	key->words[5] = lens;
+	return TRUE;
+}
+
+/* one word into a lane: the multiplication spreads the word over the lane before the next
+ * one comes in, so that differences in two words cannot cancel out */
+static inline guint64
+vigil_rule_memo_round(guint64 lane, guint64 word, guint64 prime, guint rotate)
+{
+	lane = (lane ^ word) * prime;
+	return (lane << rotate) | (lane >> (64 - rotate));
+}
+
+#define VIGIL_RULE_MEMO_PRIME_A G_GUINT64_CONSTANT(0xbf58476d1ce4e5b9)
+#define VIGIL_RULE_MEMO_PRIME_B G_GUINT64_CONSTANT(0x94d049bb133111eb)
+
+/* the words in two lanes, so that the multiplications of a long key overlap */
+static guint64
+vigil_rule_memo_hash(const VigilRuleMemoKey *key)
+{
+	guint64 a = G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+	guint64 b = G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f);
+	guint64 words[2];
+
+	for (guint i = 0; i < VIGIL_RULE_MEMO_WORDS; i += 2) {
+		a = vigil_rule_memo_round(a, key->words[i], VIGIL_RULE_MEMO_PRIME_A, 31);
+		b = vigil_rule_memo_round(b, key->words[i + 1], VIGIL_RULE_MEMO_PRIME_B, 29);
+	}
+
+	/* where one string ends and the next begins is in the lengths, in the words */
+	for (guint i = 0; i < G_N_ELEMENTS(key->strings); i++) {
+		const gchar *p = key->strings[i];
+		gsize n = key->lens[i] != VIGIL_RULE_MEMO_NONE ? key->lens[i] : 0;
+		for (; n >= 16; p += 16, n -= 16) {
+			memcpy(words, p, 16);
+			a = vigil_rule_memo_round(a, words[0], VIGIL_RULE_MEMO_PRIME_A, 31);
+			b = vigil_rule_memo_round(b, words[1], VIGIL_RULE_MEMO_PRIME_B, 29);
+		}
+		if (n == 0)
+			continue;
+		memset(words, 0, sizeof(words));
+		memcpy(words, p, n);
+		a = vigil_rule_memo_round(a, words[0], VIGIL_RULE_MEMO_PRIME_A, 31);
+		b = vigil_rule_memo_round(b, words[1], VIGIL_RULE_MEMO_PRIME_B, 29);
+	}
+	return vigil_rule_mix(a ^ vigil_rule_mix(b));
+}
+
+static gboolean
+vigil_rule_memo_entry_has_key(const VigilRuleMemoEntry *entry, const VigilRuleMemoKey *key)
+{
+	const gchar *stored = entry->strings;
+	guint64 diff = 0;
+
+	for (guint i = 0; i < VIGIL_RULE_MEMO_WORDS; i++)
+		diff |= entry->words[i] ^ key->words[i];
+	if (diff != 0)
+		return FALSE;
+	for (guint i = 0; i < G_N_ELEMENTS(key->strings); i++) {
+		if (key->lens[i] == VIGIL_RULE_MEMO_NONE)
+			continue;
+		if (memcmp(stored, key->strings[i], key->lens[i]) != 0)
+			return FALSE;
+		stored += key->lens[i];
+	}
+	return TRUE;
+}
+
+static void
+vigil_rule_memo_entry_set_key(VigilRuleMemoEntry *entry, const VigilRuleMemoKey *key)
+{
+	gchar *stored = entry->strings;
+
+	memcpy(entry->words, key->words, sizeof(key->words));
+	for (guint i = 0; i < G_N_ELEMENTS(key->strings); i++) {
+		if (key->lens[i] == VIGIL_RULE_MEMO_NONE)
+			continue;
+		memcpy(stored, key->strings[i], key->lens[i]);
+		stored += key->lens[i];
+	}
+}
+
+static inline guint64
+vigil_rule_set_memo_tag(VigilRuleSet *self, guint64 hash)
+{
+	guint64 tag = hash ^ (self->generation * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f));
+
+	return tag != 0 ? tag : 1;
+}
+
+/* the entry of this generation with this key, whatever the time; sets @way */
+static VigilRuleMemoEntry *
+vigil_rule_set_memo_find(VigilRuleSet *self, guint64 hash, const VigilRuleMemoKey *key, guint *way)
+{
+	guint set = (guint)hash & (VIGIL_RULE_MEMO_SETS - 1);
+	guint64 tag = vigil_rule_set_memo_tag(self, hash);
+
+	for (guint i = 0; i < VIGIL_RULE_MEMO_WAYS; i++) {
+		VigilRuleMemoEntry *entry;
+		if (self->memo->sets[set].tags[i] != tag)
+			continue;
+		entry = &self->memo->entries[set][i];
+		if (entry->generation == self->generation &&
+		    vigil_rule_memo_entry_has_key(entry, key)) {
+			*way = i;
+			return entry;
+		}
+	}
+	return NULL;
+}
+
+/* stores an answer in @way, or when that is G_MAXUINT in the way of its set used least
+ * recently */
+static void
+vigil_rule_set_memo_store(VigilRuleSet *self,
+			  guint way,
+			  guint64 hash,
+			  const VigilRuleMemoKey *key,
+			  gint64 now,
+			  const VigilRuleItem *best)
+{
+	VigilRuleMemoSet *set = &self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)];
+	guint32 *seen = &set->seen[hash >> 63];
+	guint32 fingerprint = (guint32)(hash >> 32) | 1;
+	VigilRuleMemoEntry *entry;
+
+	/* a new answer is only stored when its query misses a second time in a while, so
+	 * that queries seen once neither pay for a store nor push out answers in use */
+	if (way == G_MAXUINT && *seen != fingerprint) {
+		*seen = fingerprint;
+		return;
+	}
+	if (way == G_MAXUINT)
+		way = (set->last_way + 1) % VIGIL_RULE_MEMO_WAYS;
+	set->tags[way] = vigil_rule_set_memo_tag(self, hash);
+	set->last_way = (guint8)way;
+	entry = &self->memo->entries[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)][way];
+	entry->generation = self->generation;
+	entry->rule = best != NULL ? best->rule : NULL;
+	entry->since = now;
+	entry->expires = best != NULL && best->entry->lifetime == VIGIL_LIFETIME_UNTIL
+			     ? best->entry->expires
+			     : G_MAXINT64;
+	vigil_rule_memo_entry_set_key(entry, key);
+}
+
+/**
+ * vigil_rule_set_lookup:
+ * @self: a #VigilRuleSet
+ * @query: what is known about the connection
+ *
+ * Finds the rule that decides a connection: among the enabled, unexpired rules that match
+ * it, the one that takes precedence (see the comment at the top of vigil-rule-set.c).
+ * Unknown values in @query never match a rule that requires them. An IPv4-mapped IPv6
+ * address is looked up as the IPv4 address. @query->get_exe_sha256 is called at most
+ * once, and only when a candidate rule pins a digest.
+ *
+ * A query seen recently is answered from a memo of recent answers, which always gives
+ * what the index would (see "the decision memo" in vigil-rule-set.c). Does not allocate,
+ * but for the memo's table on the first lookup.
+ *
+ * Returns: (transfer none) (nullable): the deciding rule, or %NULL when none matches
+ */
+VigilRule *
+vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
+{
+	VigilRuleMemoEntry *entry = NULL;
+	const VigilRuleItem *best;
+	VigilRuleMemoKey key;
+	gboolean asked_digest = FALSE;
+	gboolean memoize = FALSE;
+	guint way = G_MAXUINT;
+	guint64 hash = 0;
+
+	g_return_val_if_fail(VIGIL_IS_RULE_SET(self), NULL);
+	g_return_val_if_fail(query != NULL, NULL);
+
+	if (self->memo_enabled)
+		memoize = vigil_rule_memo_key_init(&key, self, query);
+	if (memoize) {
+		if (self->memo == NULL)
+			self->memo = g_aligned_alloc0(1, sizeof(VigilRuleMemo), 64);
+		hash = vigil_rule_memo_hash(&key);
+		entry = vigil_rule_set_memo_find(self, hash, &key, &way);
+		if (entry != NULL && query->now >= entry->since && query->now < entry->expires) {
+			self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)].last_way =
+			    (guint8)way;
+			self->memo_hits++;
+			return entry->rule;
+		}
+		self->memo_misses++;
+	}
+	best = vigil_rule_set_lookup_index(self, query, &asked_digest);
+	if (memoize && !asked_digest)
+		vigil_rule_set_memo_store(self, way, hash, &key, query->now, best);
+	return best != NULL ? best->rule : NULL;
+}
+
+/**
+ * vigil_rule_set_set_memo_enabled:
+ * @self: a #VigilRuleSet
+ * @enabled: whether lookups use the memo of recent answers
+ *
+ * Turns the memo of vigil_rule_set_lookup() on or off, for benchmarks and tests; turning
+ * it off frees it. Answers are the same either way. A new set has it on unless
+ * `VIGIL_RULE_SET_NO_MEMO=1` is set in the environment.
+ */
+void
+vigil_rule_set_set_memo_enabled(VigilRuleSet *self, gboolean enabled)
+{
+	g_return_if_fail(VIGIL_IS_RULE_SET(self));
+
+	self->memo_enabled = enabled;
+	if (!enabled)
+		g_clear_pointer(&self->memo, g_aligned_free);
+}
+
+/**
+ * vigil_rule_set_get_memo_stats:
+ * @self: a #VigilRuleSet
+ * @hits: (out) (optional): lookups answered from the memo
+ * @misses: (out) (optional): lookups the memo was asked and could not answer
+ *
+ * Counts what the memo of vigil_rule_set_lookup() did since the set was made.
+ */
+void
+vigil_rule_set_get_memo_stats(VigilRuleSet *self, guint64 *hits, guint64 *misses)
+{
+	g_return_if_fail(VIGIL_IS_RULE_SET(self));
+
+	if (hits != NULL)
+		*hits = self->memo_hits;
+	if (misses != NULL)
+		*misses = self->memo_misses;
 }
 
 /**

@@ -87,5 +87,9 @@ vigil_rule_set_expire_process(VigilRuleSet *self,
 			      GPtrArray *removed_ids);
 gint64
 vigil_rule_set_get_next_expiry(VigilRuleSet *self);
+void
+vigil_rule_set_set_memo_enabled(VigilRuleSet *self, gboolean enabled);
+void
+vigil_rule_set_get_memo_stats(VigilRuleSet *self, guint64 *hits, guint64 *misses);
 
 G_END_DECLS

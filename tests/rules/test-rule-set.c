@@ -1325,6 +1325,657 @@ test_random_cross_check_sparse(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(n_matched, <, 20000 * 9 / 10);
 }
 
+/* the memo: answers from it must be what a scan finds, whatever happened since they were
+ * stored */
+
+static guint64
+test_memo_hits(TestFixture *fixture)
+{
+	guint64 hits = 0;
+
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, NULL);
+	return hits;
+}
+
+/* the memo keeps an answer the second time its query misses: after this, the next
+ * identical lookup is answered from it */
+static const gchar *
+test_lookup_twice(TestFixture *fixture)
+{
+	const gchar *first = test_lookup(fixture);
+	const gchar *second = test_lookup(fixture);
+
+	g_assert_cmpstr(first, ==, second);
+	return second;
+}
+
+/* a random rule with more once and until rules than random_rule() makes, the until rules
+ * expiring over the next minute */
+static VigilRule *
+test_memo_random_rule(const gchar *id, gint64 now)
+{
+	g_autoptr(VigilRule) rule = random_rule(0);
+	gint pick = g_test_rand_int_range(0, 10);
+
+	vigil_rule_set_id(rule, id);
+	if (vigil_rule_get_lifetime(rule) == VIGIL_LIFETIME_FOREVER && pick < 2) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_ONCE);
+	} else if (vigil_rule_get_lifetime(rule) == VIGIL_LIFETIME_FOREVER && pick < 4) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_UNTIL);
+		vigil_rule_set_expires(rule, now + g_test_rand_int_range(1, 20));
+	} else if (vigil_rule_get_lifetime(rule) == VIGIL_LIFETIME_UNTIL) {
+		vigil_rule_set_expires(rule, now + g_test_rand_int_range(-2, 20));
+	}
+	return g_steal_pointer(&rule);
+}
+
+typedef struct {
+	VigilRuleQuery query;
+	const gchar *digest;
+} TestMemoQuery;
+
+/* a rule made for @pool_query, as the answer to a prompt would be: more or less specific,
+ * and with any lifetime, so that it often changes the answer to a query already asked */
+static VigilRule *
+test_memo_rule_for_query(const gchar *id, const TestMemoQuery *pool_query, gint64 now)
+{
+	const VigilRuleQuery *query = &pool_query->query;
+	g_autoptr(VigilRule) rule = vigil_rule_new();
+	g_autoptr(GError) error = NULL;
+	gint pick = g_test_rand_int_range(0, 4);
+	gboolean ret;
+
+	vigil_rule_set_id(rule, id);
+	vigil_rule_set_action(rule, (VigilAction)g_test_rand_int_range(1, VIGIL_ACTION_LAST));
+	vigil_rule_set_created(rule, g_test_rand_int_range(0, 4));
+	if (pick == 0 && query->exe != NULL) {
+		vigil_rule_set_exe(rule, query->exe);
+		if (g_test_rand_bit())
+			g_assert_true(vigil_rule_set_sha256(rule, pool_query->digest, NULL));
+	} else if (pick == 1 && query->app_id != NULL) {
+		vigil_rule_set_app_id(rule, query->app_id);
+	} else if (pick == 2 && query->unit != NULL) {
+		vigil_rule_set_unit(rule, query->unit);
+	}
+	if (query->uid_known && g_test_rand_int_range(0, 4) == 0)
+		vigil_rule_set_user(rule, query->uid);
+
+	pick = g_test_rand_int_range(0, 4);
+	if (pick == 0 && query->host != NULL) {
+		g_assert_true(vigil_rule_set_host(rule, query->host, NULL));
+	} else if (pick == 1 && query->host != NULL) {
+		const gchar *parent = strchr(query->host, '.');
+		g_autofree gchar *domain =
+		    g_strdup_printf("*.%s", parent != NULL ? parent + 1 : query->host);
+		g_assert_true(vigil_rule_set_host(rule, domain, NULL));
+	} else if (pick == 2 && query->family != 0) {
+		gchar text[INET6_ADDRSTRLEN];
+		g_autofree gchar *cidr = NULL;
+		g_assert_nonnull(inet_ntop(query->family == 4 ? AF_INET : AF_INET6,
+					   query->addr,
+					   text,
+					   sizeof(text)));
+		cidr = g_strdup_printf("%s/%d",
+				       text,
+				       query->family == 4 ? g_test_rand_int_range(16, 33)
+							  : g_test_rand_int_range(64, 129));
+		vigil_rule_set_cidr(rule, cidr, &error);
+		g_assert_no_error(error);
+	}
+	/* for any app to anywhere a prompt would not be asked */
+	if (brute_who(rule) < 4 && vigil_rule_get_host(rule) == NULL &&
+	    vigil_rule_get_cidr(rule) == NULL) {
+		if (query->exe != NULL)
+			vigil_rule_set_exe(rule, query->exe);
+		else if (query->host != NULL)
+			g_assert_true(vigil_rule_set_host(rule, query->host, NULL));
+	}
+	if (g_test_rand_bit())
+		vigil_rule_set_protocol(rule, query->protocol);
+	if (g_test_rand_bit())
+		vigil_rule_set_port_range(rule, query->port, query->port);
+	if (g_test_rand_bit())
+		vigil_rule_set_direction(rule, query->direction);
+
+	pick = g_test_rand_int_range(0, 8);
+	if (pick == 0) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_ONCE);
+	} else if (pick == 1) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_UNTIL);
+		vigil_rule_set_expires(rule, now + g_test_rand_int_range(1, 20));
+	} else if (pick == 2 && query->pid != 0) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_PROCESS);
+		vigil_rule_set_process(rule, query->pid, query->pid_start);
+	} else if (pick == 3) {
+		vigil_rule_set_lifetime(rule, VIGIL_LIFETIME_REBOOT);
+		vigil_rule_set_boot_id(rule, g_test_rand_bit() ? "boot-a" : "boot-b");
+	}
+	ret = vigil_rule_validate(rule, &error);
+	g_assert_no_error(error);
+	g_assert_true(ret);
+	return g_steal_pointer(&rule);
+}
+
+/* a random query for the pool, or half the time the near twin of one in it: the same but
+ * for one field, which the memo must tell apart */
+static void
+test_memo_pool_query(TestFixture *fixture, TestMemoQuery *pool, guint n_pool, guint idx)
+{
+	VigilRuleQuery *query = &fixture->query;
+
+	random_query(fixture);
+	if (n_pool > 0 && g_test_rand_bit()) {
+		const TestMemoQuery *twin = &pool[g_test_rand_int_range(0, (gint)n_pool)];
+		*query = twin->query;
+		fixture->digest = twin->digest;
+		switch (g_test_rand_int_range(0, 10)) {
+		case 0:
+			query->port = (guint16)(query->port + 1);
+			break;
+		case 1:
+			query->protocol = query->protocol == VIGIL_PROTOCOL_TCP
+					      ? VIGIL_PROTOCOL_UDP
+					      : VIGIL_PROTOCOL_TCP;
+			break;
+		case 2:
+			query->direction = query->direction == VIGIL_DIRECTION_OUT
+					       ? VIGIL_DIRECTION_IN
+					       : VIGIL_DIRECTION_OUT;
+			break;
+		case 3:
+			if (g_test_rand_bit())
+				query->uid_known = !query->uid_known;
+			else
+				query->uid = query->uid == 1000 ? 1001 : 1000;
+			break;
+		case 4:
+			if (g_test_rand_bit())
+				query->pid = (guint32)g_test_rand_int_range(0, 3);
+			else
+				query->pid_start = query->pid_start == 0 ? 1 : 0;
+			break;
+		case 5:
+			query->host = g_test_rand_bit() ? RANDOM_PICK(random_hosts) : NULL;
+			break;
+		case 6:
+			query->exe = g_test_rand_bit() ? RANDOM_PICK(random_exes) : NULL;
+			break;
+		case 7:
+			if (g_test_rand_bit())
+				query->app_id =
+				    g_test_rand_bit() ? RANDOM_PICK(random_app_ids) : NULL;
+			else
+				query->unit = g_test_rand_bit() ? RANDOM_PICK(random_units) : NULL;
+			break;
+		case 8: {
+			/* one of the bytes random_addr() varies */
+			static const guint v4[] = {1, 2, 3};
+			static const guint v6[] = {1, 7, 15};
+			guint byte = query->family == 6 ? RANDOM_PICK(v6) : RANDOM_PICK(v4);
+			query->addr[byte] = (guint8)((query->addr[byte] + 1) % 4);
+			break;
+		}
+		default:
+			query->family = query->family == 4 ? 6 : query->family == 6 ? 0 : 4;
+			break;
+		}
+	}
+	pool[idx].query = *query;
+	pool[idx].digest = fixture->digest;
+}
+
+#define TEST_MEMO_POOL 64
+
+/* a few queries are asked far more often than the rest */
+static guint
+test_memo_pick(void)
+{
+	return (guint)g_test_rand_int_range(0, g_test_rand_int_range(1, TEST_MEMO_POOL + 1));
+}
+
+/* a pool of queries asked again and again in a random order (a few of them far more often
+ * than the rest) while rules are added, removed and replaced, once rules are used up,
+ * time passes without expire() and sometimes goes back, the boot changes and executables
+ * change their digest; every answer is checked against the scan. Returns how many
+ * lookups matched a rule, out of @n_lookups. */
+static guint
+test_memo_cross_check(TestFixture *fixture, guint n_rules, guint n_steps, guint *n_lookups_out)
+{
+	g_autoptr(GPtrArray) rules = NULL;
+	g_autoptr(GError) error = NULL;
+	TestMemoQuery pool[TEST_MEMO_POOL];
+	const gchar *boot_id = "boot-a";
+	gint64 clock = TEST_NOW;
+	guint n_lookups = 0;
+	guint n_matched = 0;
+	guint n_changes = 0;
+	guint next_id = 0;
+	guint64 hits;
+	guint64 misses;
+
+	for (guint i = 0; i < n_rules; i++) {
+		g_autofree gchar *id = g_strdup_printf("m%05u", next_id++);
+		g_autoptr(VigilRule) rule = test_memo_random_rule(id, clock);
+		gboolean ret = vigil_rule_set_add(fixture->set, rule, &error);
+		g_assert_no_error(error);
+		g_assert_true(ret);
+	}
+	for (guint i = 0; i < TEST_MEMO_POOL; i++)
+		test_memo_pool_query(fixture, pool, i, i);
+	rules = vigil_rule_set_get_rules(fixture->set);
+
+	for (guint step = 0; step < n_steps; step++) {
+		gint pick = g_test_rand_int_range(0, 1000);
+		gboolean changed = TRUE;
+
+		if (pick < 955) {
+			guint idx = test_memo_pick();
+			VigilRule *memoized;
+			VigilRule *brute;
+
+			fixture->query = pool[idx].query;
+			fixture->query.now = clock;
+			if (g_test_rand_int_range(0, 20) == 0)
+				fixture->query.now -= g_test_rand_int_range(1, 30);
+			/* the executable behind the path was replaced */
+			if (g_test_rand_int_range(0, 20) == 0)
+				pool[idx].digest = g_str_equal(pool[idx].digest, TEST_SHA256_A)
+						       ? TEST_SHA256_B
+						       : TEST_SHA256_A;
+			fixture->digest = pool[idx].digest;
+			memoized = vigil_rule_set_lookup(fixture->set, &fixture->query);
+			brute = brute_lookup(rules, &fixture->query, boot_id);
+			if (memoized != brute) {
+				g_autofree gchar *a =
+				    memoized != NULL ? vigil_rule_to_string(memoized) : NULL;
+				g_autofree gchar *b =
+				    brute != NULL ? vigil_rule_to_string(brute) : NULL;
+				g_error("step %u, query %u (host %s, exe %s, port %u, now "
+					"%" G_GINT64_FORMAT
+					"): lookup gave %s [%s], scan gave %s [%s]",
+					step,
+					idx,
+					fixture->query.host,
+					fixture->query.exe,
+					fixture->query.port,
+					fixture->query.now,
+					memoized != NULL ? vigil_rule_get_id(memoized) : "none",
+					a,
+					brute != NULL ? vigil_rule_get_id(brute) : "none",
+					b);
+			}
+			n_lookups++;
+			n_matched += memoized != NULL;
+			changed = FALSE;
+
+			/* as the daemon does: count the hit, which uses up a once rule */
+			if (memoized != NULL && g_test_rand_int_range(0, 4) == 0) {
+				changed = vigil_rule_get_lifetime(memoized) == VIGIL_LIFETIME_ONCE;
+				vigil_rule_set_record_hit(fixture->set,
+							  memoized,
+							  fixture->query.now);
+			}
+		} else if (pick < 964) {
+			g_autofree gchar *id = g_strdup_printf("m%05u", next_id++);
+			g_autoptr(VigilRule) rule =
+			    g_test_rand_bit()
+				? test_memo_random_rule(id, clock)
+				: test_memo_rule_for_query(id, &pool[test_memo_pick()], clock);
+			gboolean ret = vigil_rule_set_add(fixture->set, rule, &error);
+			g_assert_no_error(error);
+			g_assert_true(ret);
+		} else if (pick < 968 && rules->len > 0) {
+			VigilRule *rule =
+			    g_ptr_array_index(rules, g_test_rand_int_range(0, (gint)rules->len));
+			gboolean ret =
+			    vigil_rule_set_remove(fixture->set, vigil_rule_get_id(rule), &error);
+			g_assert_no_error(error);
+			g_assert_true(ret);
+		} else if (pick < 972 && rules->len > 0) {
+			VigilRule *old =
+			    g_ptr_array_index(rules, g_test_rand_int_range(0, (gint)rules->len));
+			g_autoptr(VigilRule) rule =
+			    g_test_rand_bit() ? test_memo_random_rule(vigil_rule_get_id(old), clock)
+					      : test_memo_rule_for_query(vigil_rule_get_id(old),
+									 &pool[test_memo_pick()],
+									 clock);
+			gboolean ret = vigil_rule_set_replace(fixture->set, rule, &error);
+			g_assert_no_error(error);
+			g_assert_true(ret);
+		} else if (pick < 988) {
+			/* time passes; rules expire without anyone calling expire() */
+			clock += g_test_rand_int_range(1, 4);
+			changed = FALSE;
+		} else if (pick < 991) {
+			vigil_rule_set_expire(fixture->set, clock, NULL);
+		} else if (pick < 993) {
+			vigil_rule_set_expire_process(fixture->set,
+						      (guint32)g_test_rand_int_range(1, 3),
+						      (guint64)g_test_rand_int_range(0, 2),
+						      NULL);
+		} else if (pick < 995) {
+			boot_id = g_str_equal(boot_id, "boot-a") ? "boot-b" : "boot-a";
+			vigil_rule_set_set_boot_id(fixture->set, boot_id);
+		} else {
+			/* a new query joins the pool */
+			test_memo_pool_query(fixture,
+					     pool,
+					     TEST_MEMO_POOL,
+					     (guint)g_test_rand_int_range(0, TEST_MEMO_POOL));
+			changed = FALSE;
+		}
+		if (changed) {
+			g_ptr_array_unref(rules);
+			rules = vigil_rule_set_get_rules(fixture->set);
+			n_changes++;
+		}
+	}
+
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, &misses);
+	g_test_message("%u lookups (%u matched a rule), %u changes, %u rules left: "
+		       "%" G_GUINT64_FORMAT " from the memo, %" G_GUINT64_FORMAT " not",
+		       n_lookups,
+		       n_matched,
+		       n_changes,
+		       vigil_rule_set_get_size(fixture->set),
+		       hits,
+		       misses);
+	g_assert_cmpuint(hits + misses, ==, n_lookups);
+	g_assert_cmpuint(hits, >, n_lookups / 8);
+	*n_lookups_out = n_lookups;
+	return n_matched;
+}
+
+static void
+test_memo_random_cross_check(TestFixture *fixture, gconstpointer user_data)
+{
+	guint n_lookups;
+	guint n_matched = test_memo_cross_check(fixture, 400, 60000, &n_lookups);
+
+	g_assert_cmpuint(n_matched, >, n_lookups / 2);
+}
+
+/* fewer rules, so that many queries match nothing */
+static void
+test_memo_random_cross_check_sparse(TestFixture *fixture, gconstpointer user_data)
+{
+	guint n_lookups;
+	guint n_matched = test_memo_cross_check(fixture, 40, 60000, &n_lookups);
+
+	g_assert_cmpuint(n_matched, >, n_lookups / 20);
+	g_assert_cmpuint(n_matched, <, n_lookups * 19 / 20);
+}
+
+static void
+test_memo_once(TestFixture *fixture, gconstpointer user_data)
+{
+	VigilRule *rule;
+	guint64 hits;
+
+	ADD("forever", "action", "deny");
+	ADD("once", "action", "allow", "port", "443", "lifetime", "once");
+
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "once");
+	hits = test_memo_hits(fixture);
+	rule = vigil_rule_set_lookup(fixture->set, &fixture->query);
+	g_assert_cmpstr(vigil_rule_get_id(rule), ==, "once");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+
+	/* used up: the stored answer must not outlive it */
+	vigil_rule_set_record_hit(fixture->set, rule, TEST_NOW);
+	g_assert_null(vigil_rule_set_get(fixture->set, "once"));
+	g_assert_cmpstr(test_lookup(fixture), ==, "forever");
+	g_assert_cmpstr(test_lookup(fixture), ==, "forever");
+
+	/* a hit on a rule that stays does not forget the answers */
+	hits = test_memo_hits(fixture);
+	rule = vigil_rule_set_lookup(fixture->set, &fixture->query);
+	vigil_rule_set_record_hit(fixture->set, rule, TEST_NOW);
+	g_assert_cmpstr(test_lookup(fixture), ==, "forever");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 2);
+}
+
+static void
+test_memo_until(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autofree gchar *expires = g_strdup_printf("%d", TEST_NOW + 10);
+	guint64 hits;
+
+	ADD("fallback", "action", "allow", "port", "443");
+	ADD("soon", "action", "deny", "port", "443", "lifetime", "until", "expires", expires);
+	ADD("other", "action", "deny", "port", "22", "lifetime", "until", "expires", expires);
+
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "soon");
+	hits = test_memo_hits(fixture);
+	fixture->query.now = TEST_NOW + 9;
+	g_assert_cmpstr(test_lookup(fixture), ==, "soon");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+
+	/* its time comes between two identical queries, before anyone calls expire() */
+	fixture->query.now = TEST_NOW + 10;
+	g_assert_cmpstr(test_lookup(fixture), ==, "fallback");
+	g_assert_cmpstr(test_lookup(fixture), ==, "fallback");
+
+	/* the clock goes back: the rule matches again */
+	fixture->query.now = TEST_NOW + 5;
+	g_assert_cmpstr(test_lookup(fixture), ==, "soon");
+
+	/* no rule is remembered too, and also not across the clock going back */
+	fixture->query.port = 22;
+	fixture->query.now = TEST_NOW + 20;
+	g_assert_null(test_lookup_twice(fixture));
+	hits = test_memo_hits(fixture);
+	g_assert_null(test_lookup(fixture));
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+	fixture->query.now = TEST_NOW;
+	g_assert_cmpstr(test_lookup(fixture), ==, "other");
+}
+
+static void
+test_memo_sha256(TestFixture *fixture, gconstpointer user_data)
+{
+	guint64 hits;
+
+	ADD("plain", "action", "allow", "exe", "/usr/bin/curl");
+	ADD("pinned", "action", "deny", "exe", "/usr/bin/curl", "sha256", TEST_SHA256_A);
+
+	/* the answer depends on the file: the digest is asked for every time */
+	hits = test_memo_hits(fixture);
+	for (guint i = 0; i < 5; i++) {
+		g_assert_cmpstr(test_lookup(fixture), ==, "pinned");
+		g_assert_cmpuint(fixture->digest_calls, ==, 2 * i + 1);
+		fixture->digest = TEST_SHA256_B;
+		g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+		g_assert_cmpuint(fixture->digest_calls, ==, 2 * i + 2);
+		fixture->digest = TEST_SHA256_A;
+	}
+	fixture->query.get_exe_sha256 = NULL;
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	fixture->query.get_exe_sha256 = test_get_exe_sha256_cb;
+	g_assert_cmpstr(test_lookup(fixture), ==, "pinned");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits);
+
+	/* a pinned rule that a cheaper test rules out leaves the answer to the path */
+	ADD("pinned-user",
+	    "action",
+	    "deny",
+	    "exe",
+	    "/usr/bin/wget",
+	    "sha256",
+	    TEST_SHA256_A,
+	    "user",
+	    "0");
+	ADD("wget", "action", "allow", "exe", "/usr/bin/wget");
+	fixture->query.exe = "/usr/bin/wget";
+	fixture->digest_calls = 0;
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "wget");
+	hits = test_memo_hits(fixture);
+	g_assert_cmpstr(test_lookup(fixture), ==, "wget");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+	g_assert_cmpuint(fixture->digest_calls, ==, 0);
+}
+
+/* the processes of one app share answers, unless a rule names a process */
+static void
+test_memo_process(TestFixture *fixture, gconstpointer user_data)
+{
+	guint64 hits;
+
+	ADD("app", "action", "allow", "exe", "/usr/bin/curl");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "app");
+	hits = test_memo_hits(fixture);
+	fixture->query.pid = 101;
+	fixture->query.pid_start = 5001;
+	g_assert_cmpstr(test_lookup(fixture), ==, "app");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+
+	ADD("p100",
+	    "action",
+	    "deny",
+	    "exe",
+	    "/usr/bin/curl",
+	    "lifetime",
+	    "process",
+	    "pid",
+	    "100",
+	    "pid-start",
+	    "5000");
+	g_assert_cmpstr(test_lookup(fixture), ==, "app");
+	fixture->query.pid = 100;
+	g_assert_cmpstr(test_lookup(fixture), ==, "app");
+	fixture->query.pid_start = 5000;
+	g_assert_cmpstr(test_lookup(fixture), ==, "p100");
+	g_assert_cmpstr(test_lookup(fixture), ==, "p100");
+	fixture->query.pid = 101;
+	g_assert_cmpstr(test_lookup(fixture), ==, "app");
+
+	g_assert_cmpuint(vigil_rule_set_expire_process(fixture->set, 100, 0, NULL), ==, 1);
+	fixture->query.pid = 100;
+	g_assert_cmpstr(test_lookup(fixture), ==, "app");
+}
+
+/* every change a lookup could see starts afresh, and a removed rule is never returned */
+static void
+test_memo_changes(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(VigilRule) replacement =
+	    test_rule_new("b", "action", "deny", "exe", "/usr/bin/curl", "port", "22", NULL);
+	g_autoptr(GError) error = NULL;
+	guint64 hits;
+	gboolean ret;
+
+	ADD("a", "action", "allow");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "a");
+	ADD("b", "action", "deny", "exe", "/usr/bin/curl");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "b");
+	hits = test_memo_hits(fixture);
+	g_assert_cmpstr(test_lookup(fixture), ==, "b");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+	ret = vigil_rule_set_replace(fixture->set, replacement, &error);
+	g_assert_no_error(error);
+	g_assert_true(ret);
+	g_assert_cmpstr(test_lookup(fixture), ==, "a");
+	fixture->query.port = 22;
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "b");
+	ret = vigil_rule_set_remove(fixture->set, "b", &error);
+	g_assert_no_error(error);
+	g_assert_true(ret);
+	g_assert_cmpstr(test_lookup(fixture), ==, "a");
+
+	ADD("r", "action", "deny", "lifetime", "reboot", "port", "22");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "r");
+	vigil_rule_set_set_boot_id(fixture->set, "boot-b");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "a");
+	vigil_rule_set_set_boot_id(fixture->set, "boot-a");
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "r");
+
+	vigil_rule_set_clear(fixture->set);
+	g_assert_null(test_lookup(fixture));
+}
+
+/* keys are compared whole, strings by content; a query too long for the memo still works */
+static void
+test_memo_keys(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autofree gchar *label = g_strnfill(49, 'a');
+	g_autofree gchar *long_host = g_strjoin(".", label, label, label, label, NULL);
+	gchar exe[] = "/usr/bin/curl";
+	guint64 hits;
+
+	ADD("curl", "action", "allow", "exe", "/usr/bin/curl");
+	ADD("curl-v4", "action", "deny", "exe", "/usr/bin/curl", "cidr", "198.18.0.1");
+	ADD("curl-v6", "action", "deny", "exe", "/usr/bin/curl", "cidr", "fd00::1", "user", "0");
+	ADD("long", "action", "reject", "host", long_host);
+	ADD("curlx", "action", "deny", "exe", "/usr/bin/curlx");
+
+	fixture->query.exe = exe;
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "curl");
+	hits = test_memo_hits(fixture);
+	exe[sizeof(exe) - 2] = 'x';
+	g_assert_cmpstr(test_lookup(fixture), ==, NULL);
+	exe[sizeof(exe) - 2] = 'l';
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 1);
+
+	/* the address by family: bytes an IPv4 address does not use do not matter */
+	test_query_set_addr(&fixture->query, "198.18.0.1");
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl-v4");
+	fixture->query.addr[8] = 1;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl-v4");
+	test_query_set_addr(&fixture->query, "fd00::1");
+	fixture->query.uid = 0;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl-v6");
+	fixture->query.uid_known = FALSE;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	fixture->query.uid = 1000;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	fixture->query.uid_known = TRUE;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	fixture->query.uid = 0;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl-v6");
+	fixture->query.family = 4;
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+
+	/* too long to keep: looked up every time */
+	fixture->query.exe = NULL;
+	fixture->query.host = long_host;
+	hits = test_memo_hits(fixture);
+	g_assert_cmpstr(test_lookup(fixture), ==, "long");
+	g_assert_cmpstr(test_lookup(fixture), ==, "long");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits);
+}
+
+static void
+test_memo_disabled(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(VigilRuleSet) set = NULL;
+	guint64 hits = 1;
+	guint64 misses = 1;
+
+	ADD("curl", "action", "allow", "exe", "/usr/bin/curl");
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, &misses);
+	g_assert_cmpuint(hits, ==, 0);
+	g_assert_cmpuint(misses, ==, 0);
+	vigil_rule_set_set_memo_enabled(fixture->set, TRUE);
+	g_assert_cmpstr(test_lookup_twice(fixture), ==, "curl");
+	g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, &misses);
+	g_assert_cmpuint(hits, ==, 1);
+	g_assert_cmpuint(misses, ==, 2);
+
+	/* the environment decides for new sets */
+	g_setenv("VIGIL_RULE_SET_NO_MEMO", "1", TRUE);
+	set = vigil_rule_set_new();
+	g_unsetenv("VIGIL_RULE_SET_NO_MEMO");
+	vigil_rule_set_lookup(set, &fixture->query);
+	vigil_rule_set_lookup(set, &fixture->query);
+	vigil_rule_set_get_memo_stats(set, &hits, &misses);
+	g_assert_cmpuint(hits + misses, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1355,5 +2006,16 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/random-cross-check", test_random_cross_check);
 	fixtured_test("/vigil/rules/rule-set/random-cross-check-sparse",
 		      test_random_cross_check_sparse);
+	fixtured_test("/vigil/rules/rule-set/memo-once", test_memo_once);
+	fixtured_test("/vigil/rules/rule-set/memo-until", test_memo_until);
+	fixtured_test("/vigil/rules/rule-set/memo-sha256", test_memo_sha256);
+	fixtured_test("/vigil/rules/rule-set/memo-process", test_memo_process);
+	fixtured_test("/vigil/rules/rule-set/memo-changes", test_memo_changes);
+	fixtured_test("/vigil/rules/rule-set/memo-keys", test_memo_keys);
+	fixtured_test("/vigil/rules/rule-set/memo-disabled", test_memo_disabled);
+	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check",
+		      test_memo_random_cross_check);
+	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check-sparse",
+		      test_memo_random_cross_check_sparse);
 	return g_test_run();
 }
