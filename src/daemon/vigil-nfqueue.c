@@ -816,7 +816,9 @@ vigil_nfqueue_init(VigilNfqueue *self)
 		self->recv_msgs[i].msg_hdr.msg_iov = &self->recv_iov[i];
 		self->recv_msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	self->send_buf = g_malloc(VIGIL_NFQUEUE_SEND_SIZE);
+	/* zeroed: libmnl 1.0.4 does not clear attribute padding, which would leak heap bytes
+	 * to the kernel */
+	self->send_buf = g_malloc0(VIGIL_NFQUEUE_SEND_SIZE);
 	self->slots = g_new0(VigilNfqueueSlot, VIGIL_NFQUEUE_SLOTS);
 }
 
