@@ -389,18 +389,21 @@ vigil_daemon_finish_flow(VigilDaemon *self,
 	event->has_ports = vigil_flow_has_ports(flow) && !flow->packet.truncated;
 	event->sport = flow->packet.sport;
 	event->dport = flow->packet.dport;
-	event->host = g_strdup(flow->host);
+	/* the flow is done with its host name: the event takes it */
+	event->host = g_steal_pointer(&flow->host);
 	event->iface = vigil_daemon_lookup_iface(self, flow->ifindex);
 	event->uid_known = vigil_flow_get_uid(flow, &uid);
 	event->uid = uid;
 	if (event->uid_known)
 		event->user = vigil_daemon_lookup_user(self, uid);
 	if (flow->process != NULL) {
+		/* records are never changed once loaded, so the event borrows their strings */
+		event->process = G_OBJECT(g_object_ref(flow->process));
 		event->pid = vigil_process_get_pid(flow->process);
-		event->exe = g_strdup(vigil_process_get_exe(flow->process));
-		event->cmdline = g_strdup(vigil_process_get_cmdline(flow->process));
-		event->app_id = g_strdup(vigil_process_get_app_id(flow->process));
-		event->unit = g_strdup(vigil_process_get_unit(flow->process));
+		event->exe = vigil_process_get_exe(flow->process);
+		event->cmdline = vigil_process_get_cmdline(flow->process);
+		event->app_id = vigil_process_get_app_id(flow->process);
+		event->unit = vigil_process_get_unit(flow->process);
 	}
 	vigil_daemon_emit_event(self, event);
 

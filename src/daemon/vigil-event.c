@@ -35,10 +35,7 @@ vigil_event_unref(VigilEvent *self)
 		return;
 	g_free(self->rule_id);
 	g_free(self->host);
-	g_free(self->exe);
-	g_free(self->cmdline);
-	g_free(self->app_id);
-	g_free(self->unit);
+	g_clear_object(&self->process);
 	g_free(self);
 }
 

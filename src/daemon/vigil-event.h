@@ -29,13 +29,14 @@ typedef struct {
 	gchar *host;
 	const gchar *iface; /* interned */
 	guint32 pid;
-	gchar *exe;
-	gchar *cmdline;
+	GObject *process; /* a VigilProcess, whose strings the next four borrow */
+	const gchar *exe;
+	const gchar *cmdline;
 	gboolean uid_known;
 	guint32 uid;
 	const gchar *user; /* interned */
-	gchar *app_id;
-	gchar *unit;
+	const gchar *app_id;
+	const gchar *unit;
 	/*< private >*/
 	gint ref_count;
 } VigilEvent;
