@@ -804,23 +804,42 @@ static void
 vigil_dbus_service_events_cb(VigilDaemon *daemon, GPtrArray *events, gpointer user_data)
 {
 	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
+	g_autoptr(GPtrArray) variants = NULL;
 	GHashTableIter iter;
 	VigilSubscriber *subscriber;
 
 	vigil_dbus_service_poke_stats(self);
+	if (g_hash_table_size(self->subscribers) == 0)
+		return;
+
+	/* each event is turned into a dictionary once; subscribers pick what they may see */
+	variants = g_ptr_array_new_full(events->len, (GDestroyNotify)g_variant_unref);
+	for (guint i = 0; i < events->len; i++)
+		g_ptr_array_add(
+		    variants,
+		    g_variant_ref_sink(vigil_event_to_variant(g_ptr_array_index(events, i))));
 	g_hash_table_iter_init(&iter, self->subscribers);
 	while (g_hash_table_iter_next(&iter, NULL, (gpointer *)&subscriber)) {
-		g_autoptr(GVariant) batch =
-		    g_variant_ref_sink(vigil_dbus_service_events_to_variant(events,
-									    subscriber->uid,
-									    subscriber->all,
-									    0));
-		if (g_variant_n_children(batch) == 0)
+		GVariantBuilder builder;
+		guint n = 0;
+
+		g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+		for (guint i = 0; i < events->len; i++) {
+			if (!vigil_dbus_service_event_visible(g_ptr_array_index(events, i),
+							      subscriber->uid,
+							      subscriber->all))
+				continue;
+			g_variant_builder_add_value(&builder, g_ptr_array_index(variants, i));
+			n++;
+		}
+		if (n == 0) {
+			g_variant_builder_clear(&builder);
 			continue;
+		}
 		vigil_dbus_service_emit_to(self,
 					   subscriber,
 					   "Events",
-					   g_variant_new_tuple(&batch, 1));
+					   g_variant_new("(aa{sv})", &builder));
 	}
 }
 
