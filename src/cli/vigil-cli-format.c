@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
 
@@ -552,38 +553,38 @@ vigil_cli_format_error(GError *error)
 	if (error->domain == VIGIL_ERROR) {
 		switch (error->code) {
 		case VIGIL_ERROR_NOT_AUTHORIZED:
-			what = "not authorized: ask an administrator, or run as root";
+			what = _("not authorized: ask an administrator, or run as root");
 			keep_message = FALSE;
 			break;
 		case VIGIL_ERROR_INVALID_RULE:
-			what = "invalid rule";
+			what = _("invalid rule");
 			break;
 		case VIGIL_ERROR_NOT_FOUND:
-			what = "not found";
+			what = _("not found");
 			break;
 		case VIGIL_ERROR_READ_ONLY:
-			what = "read-only (a managed drop-in)";
+			what = _("read-only (a managed drop-in)");
 			break;
 		case VIGIL_ERROR_INVALID_FILE:
-			what = "invalid file";
+			what = _("invalid file");
 			break;
 		case VIGIL_ERROR_NOT_SUPPORTED:
-			what = "not supported";
+			what = _("not supported");
 			break;
 		case VIGIL_ERROR_EXISTS:
-			what = "already exists";
+			what = _("already exists");
 			break;
 		case VIGIL_ERROR_BROKEN_FILE:
-			what = "the rules file on disk has errors";
+			what = _("the rules file on disk has errors");
 			break;
 		case VIGIL_ERROR_TIMED_OUT:
-			what = "timed out";
+			what = _("timed out");
 			break;
 		case VIGIL_ERROR_INVALID_ARGUMENT:
-			what = "invalid argument";
+			what = _("invalid argument");
 			break;
 		case VIGIL_ERROR_BUSY:
-			what = "vigild is busy, try again";
+			what = _("vigild is busy, try again");
 			break;
 		case VIGIL_ERROR_FAILED:
 		default:
@@ -591,20 +592,20 @@ vigil_cli_format_error(GError *error)
 		}
 	} else if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
 		   g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER)) {
-		what = "vigild is not running";
+		what = _("vigild is not running");
 		keep_message = FALSE;
 	} else if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED) ||
 		   g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_AUTH_FAILED)) {
-		what = "not authorized: ask an administrator, or run as root";
+		what = _("not authorized: ask an administrator, or run as root");
 		keep_message = FALSE;
 	} else if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
 		   g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
 		   g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
-		what = "vigild did not answer in time";
+		what = _("vigild did not answer in time");
 		keep_message = FALSE;
 	} else if (g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD) ||
 		   g_error_matches(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY)) {
-		what = "this vigild does not support it";
+		what = _("this vigild does not support it");
 	}
 	if (what == NULL)
 		return;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <gio/gunixinputstream.h>
+#include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -29,10 +30,10 @@ static gboolean
 vigil_cli_rules_check_ids(gchar **args, const gchar *command, GError **error)
 {
 	if (args[0] == NULL)
-		return _vigil_cli_usage_error(error, "'rules %s' needs a rule id", command);
+		return _vigil_cli_usage_error(error, _("'rules %s' needs a rule id"), command);
 	for (guint i = 0; args[i] != NULL; i++) {
 		if (!g_utf8_validate(args[i], -1, NULL) || args[i][0] == '\0')
-			return _vigil_cli_usage_error(error, "'%s' is not a rule id", args[i]);
+			return _vigil_cli_usage_error(error, _("'%s' is not a rule id"), args[i]);
 	}
 	return TRUE;
 }
@@ -48,7 +49,8 @@ vigil_cli_rules_describe(GVariant *dict)
 	rule = vigil_rule_new_from_variant(dict, &error_local);
 	if (rule != NULL)
 		return vigil_rule_to_string(rule);
-	return g_strdup_printf("%s (cannot show: %s)",
+	/* TRANSLATORS: a rule action, then why the rule cannot be shown */
+	return g_strdup_printf(_("%s (cannot show: %s)"),
 			       action != NULL ? action : "?",
 			       error_local->message);
 }
@@ -64,7 +66,7 @@ _vigil_cli_rules_list(VigilCli *self, gchar **args, GError **error)
 	GVariant *child;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'rules list' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'rules list' takes no arguments"));
 
 	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
 	if (self->opt_origin != NULL)
@@ -79,7 +81,7 @@ _vigil_cli_rules_list(VigilCli *self, gchar **args, GError **error)
 						    &rules,
 						    NULL,
 						    error)) {
-		_vigil_cli_fixup_error(error, "failed to list rules");
+		_vigil_cli_fixup_error(error, _("failed to list rules"));
 		return FALSE;
 	}
 
@@ -100,16 +102,16 @@ _vigil_cli_rules_list(VigilCli *self, gchar **args, GError **error)
 	}
 
 	if (g_variant_n_children(rules) == 0) {
-		_vigil_cli_print("no rules\n");
+		_vigil_cli_print(_("no rules\n"));
 		return TRUE;
 	}
-	vigil_cli_table_add_column(table, "ID", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "ENABLED", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "ORIGIN", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "HITS", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "LAST USED", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "RULE", VIGIL_CLI_ALIGN_LEFT, 20);
-	vigil_cli_table_add_column(table, "NOTE", VIGIL_CLI_ALIGN_LEFT, 8);
+	vigil_cli_table_add_column(table, _("ID"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("ENABLED"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("ORIGIN"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("HITS"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("LAST USED"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("RULE"), VIGIL_CLI_ALIGN_LEFT, 20);
+	vigil_cli_table_add_column(table, _("NOTE"), VIGIL_CLI_ALIGN_LEFT, 8);
 	g_variant_iter_init(&iter, rules);
 	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
 		gboolean enabled = TRUE;
@@ -120,12 +122,13 @@ _vigil_cli_rules_list(VigilCli *self, gchar **args, GError **error)
 
 		vigil_cli_table_add_cell(table, vigil_cli_dict_get_string(child, "id"));
 		vigil_cli_dict_get_boolean(child, "enabled", &enabled);
-		vigil_cli_table_add_cell(table, enabled ? "yes" : "no");
+		vigil_cli_table_add_cell(table, enabled ? _("yes") : _("no"));
 		vigil_cli_dict_get_boolean(child, "read-only", &read_only);
 		if (read_only && g_strcmp0(origin, "managed") != 0)
 			vigil_cli_table_take_cell(
 			    table,
-			    g_strdup_printf("%s, read-only", origin != NULL ? origin : "-"));
+			    /* TRANSLATORS: a rule origin, e.g. "user" */
+			    g_strdup_printf(_("%s, read-only"), origin != NULL ? origin : "-"));
 		else
 			vigil_cli_table_add_cell(table, origin);
 		vigil_cli_dict_get_uint64(child, "hits", &hits);
@@ -133,7 +136,7 @@ _vigil_cli_rules_list(VigilCli *self, gchar **args, GError **error)
 		if (vigil_cli_dict_get_int64(child, "last-used", &last_used) && last_used > 0)
 			vigil_cli_table_take_cell(table, vigil_cli_format_timestamp(last_used));
 		else
-			vigil_cli_table_add_cell(table, "never");
+			vigil_cli_table_add_cell(table, _("never"));
 		vigil_cli_table_take_cell(table, vigil_cli_rules_describe(child));
 		vigil_cli_table_add_cell(table, vigil_cli_dict_get_string(child, "note"));
 		g_variant_unref(child);
@@ -151,7 +154,7 @@ vigil_cli_rules_parse_duration(const gchar *text, gint64 *seconds, GError **erro
 	gint64 total = 0;
 
 	if (text == NULL || text[0] == '\0')
-		return _vigil_cli_usage_error(error, "--for needs a duration such as 30m or 2h");
+		return _vigil_cli_usage_error(error, _("--for needs a duration such as 30m or 2h"));
 	while (*p != '\0') {
 		gchar *end = NULL;
 		guint64 value;
@@ -159,7 +162,7 @@ vigil_cli_rules_parse_duration(const gchar *text, gint64 *seconds, GError **erro
 
 		if (!g_ascii_isdigit(*p))
 			return _vigil_cli_usage_error(error,
-						      "'%s' is not a duration such as 30m or 2h",
+						      _("'%s' is not a duration such as 30m or 2h"),
 						      text);
 		value = g_ascii_strtoull(p, &end, 10);
 		p = end;
@@ -187,15 +190,15 @@ vigil_cli_rules_parse_duration(const gchar *text, gint64 *seconds, GError **erro
 			break;
 		default:
 			return _vigil_cli_usage_error(error,
-						      "'%s' is not a duration such as 30m or 2h",
+						      _("'%s' is not a duration such as 30m or 2h"),
 						      text);
 		}
 		if (value > (guint64)(G_MAXINT32 / unit) || total > G_MAXINT32)
-			return _vigil_cli_usage_error(error, "duration '%s' is too long", text);
+			return _vigil_cli_usage_error(error, _("duration '%s' is too long"), text);
 		total += (gint64)value * unit;
 	}
 	if (total <= 0)
-		return _vigil_cli_usage_error(error, "--for needs a duration longer than zero");
+		return _vigil_cli_usage_error(error, _("--for needs a duration longer than zero"));
 	*seconds = total;
 	return TRUE;
 }
@@ -222,8 +225,8 @@ vigil_cli_rules_parse_time(const gchar *text, gint64 *unix_seconds, GError **err
 	}
 	if (dt == NULL)
 		return _vigil_cli_usage_error(error,
-					      "'%s' is not a time such as 2026-12-01T18:00 or "
-					      "2026-12-01T18:00:00Z",
+					      _("'%s' is not a time such as 2026-12-01T18:00 or "
+						"2026-12-01T18:00:00Z"),
 					      text);
 	*unix_seconds = g_date_time_to_unix(dt);
 	return TRUE;
@@ -239,13 +242,13 @@ vigil_cli_rules_parse_user(const gchar *text, guint32 *uid, GError **error)
 	if (text[0] != '\0' && g_ascii_isdigit(text[0])) {
 		value = g_ascii_strtoull(text, &end, 10);
 		if (*end != '\0' || value >= G_MAXUINT32)
-			return _vigil_cli_usage_error(error, "'%s' is not a uid", text);
+			return _vigil_cli_usage_error(error, _("'%s' is not a uid"), text);
 		*uid = (guint32)value;
 		return TRUE;
 	}
 	pw = getpwnam(text);
 	if (pw == NULL)
-		return _vigil_cli_usage_error(error, "no user '%s'", text);
+		return _vigil_cli_usage_error(error, _("no user '%s'"), text);
 	*uid = pw->pw_uid;
 	return TRUE;
 }
@@ -268,19 +271,19 @@ vigil_cli_rules_build(VigilCli *self, const gchar *action, GError **error)
 	if (g_strcmp0(action, "allow") != 0 && g_strcmp0(action, "deny") != 0 &&
 	    g_strcmp0(action, "reject") != 0) {
 		_vigil_cli_usage_error(error,
-				       "unknown action '%s': use allow, deny or reject",
+				       _("unknown action '%s': use allow, deny or reject"),
 				       action);
 		return NULL;
 	}
 	if (self->opt_until != NULL && self->opt_for != NULL) {
-		_vigil_cli_usage_error(error, "--until and --for exclude each other");
+		_vigil_cli_usage_error(error, _("--until and --for exclude each other"));
 		return NULL;
 	}
 	if (self->opt_until != NULL || self->opt_for != NULL) {
 		if (lifetime != NULL && g_strcmp0(lifetime, "until") != 0) {
 			_vigil_cli_usage_error(error,
-					       "--until and --for need --lifetime until, or no "
-					       "--lifetime");
+					       _("--until and --for need --lifetime until, or no "
+						 "--lifetime"));
 			return NULL;
 		}
 		lifetime = "until";
@@ -294,13 +297,13 @@ vigil_cli_rules_build(VigilCli *self, const gchar *action, GError **error)
 				return NULL;
 			if (expires <= g_get_real_time() / G_USEC_PER_SEC) {
 				_vigil_cli_usage_error(error,
-						       "--until %s is in the past",
+						       _("--until %s is in the past"),
 						       self->opt_until);
 				return NULL;
 			}
 		}
 	} else if (g_strcmp0(lifetime, "until") == 0) {
-		_vigil_cli_usage_error(error, "--lifetime until needs --until or --for");
+		_vigil_cli_usage_error(error, _("--lifetime until needs --until or --for"));
 		return NULL;
 	}
 
@@ -343,12 +346,13 @@ _vigil_cli_rules_add(VigilCli *self, gchar **args, GError **error)
 	const gchar *id = NULL;
 
 	if (args[0] == NULL)
-		return _vigil_cli_usage_error(error,
-					      "'rules add' needs an action: allow, deny or reject");
+		return _vigil_cli_usage_error(
+		    error,
+		    _("'rules add' needs an action: allow, deny or reject"));
 	if (args[1] != NULL)
 		return _vigil_cli_usage_error(error,
-					      "'rules add' takes one action; give the rest as "
-					      "options");
+					      _("'rules add' takes one action; give the rest as "
+						"options"));
 	dict = vigil_cli_rules_build(self, args[0], error);
 	if (dict == NULL)
 		return FALSE;
@@ -356,11 +360,11 @@ _vigil_cli_rules_add(VigilCli *self, gchar **args, GError **error)
 	/* the daemon checks again; checking here saves a password prompt for a typo */
 	rule = vigil_rule_new_from_variant(dict, &error_local);
 	if (rule == NULL)
-		return _vigil_cli_usage_error(error, "invalid rule: %s", error_local->message);
+		return _vigil_cli_usage_error(error, _("invalid rule: %s"), error_local->message);
 
 	reply = _vigil_cli_call_write(self, "AddRule", g_variant_new("(@a{sv})", dict), error);
 	if (reply == NULL) {
-		_vigil_cli_fixup_error(error, "failed to add rule");
+		_vigil_cli_fixup_error(error, _("failed to add rule"));
 		return FALSE;
 	}
 	g_variant_get(reply, "(&s)", &id);
@@ -380,7 +384,7 @@ _vigil_cli_rules_remove(VigilCli *self, gchar **args, GError **error)
 		    _vigil_cli_call_write(self, "RemoveRule", g_variant_new("(s)", args[i]), error);
 		if (reply == NULL) {
 			g_autofree gchar *what =
-			    g_strdup_printf("failed to remove rule %s", args[i]);
+			    g_strdup_printf(_("failed to remove rule %s"), args[i]);
 			_vigil_cli_fixup_error(error, what);
 			return FALSE;
 		}
@@ -404,9 +408,10 @@ vigil_cli_rules_set_enabled(VigilCli *self, gchar **args, gboolean enabled, GErr
 					      g_variant_new("(sa{sv})", args[i], &builder),
 					      error);
 		if (reply == NULL) {
-			g_autofree gchar *what = g_strdup_printf("failed to %s rule %s",
-								 enabled ? "enable" : "disable",
-								 args[i]);
+			g_autofree gchar *what =
+			    g_strdup_printf(enabled ? _("failed to enable rule %s")
+						    : _("failed to disable rule %s"),
+					    args[i]);
 			_vigil_cli_fixup_error(error, what);
 			return FALSE;
 		}
@@ -485,7 +490,7 @@ vigil_cli_rules_read_file(const gchar *path, gchar **contents, GError **error)
 		g_set_error_literal(error,
 				    G_IO_ERROR,
 				    G_IO_ERROR_INVALID_DATA,
-				    "not UTF-8 text (or it holds a NUL byte)");
+				    _("not UTF-8 text (or it holds a NUL byte)"));
 		return FALSE;
 	}
 	return TRUE;
@@ -499,11 +504,11 @@ _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error)
 	guint n_files = 0;
 
 	if (args[0] == NULL)
-		return _vigil_cli_usage_error(error, "'rules import' needs a file");
+		return _vigil_cli_usage_error(error, _("'rules import' needs a file"));
 	if (self->opt_format != NULL && g_strcmp0(self->opt_format, "vigil") != 0 &&
 	    g_strcmp0(self->opt_format, "opensnitch") != 0)
 		return _vigil_cli_usage_error(error,
-					      "unknown format '%s': use vigil or opensnitch",
+					      _("unknown format '%s': use vigil or opensnitch"),
 					      self->opt_format);
 
 	/* one file failing does not stop the others; the exit code tells */
@@ -519,7 +524,7 @@ _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error)
 
 		n_files++;
 		if (!vigil_cli_rules_read_file(path, &contents, &error_local)) {
-			g_printerr("vigilctl: failed to read %s: %s\n",
+			g_printerr(_("vigilctl: failed to read %s: %s\n"),
 				   g_str_equal(path, "-") ? "stdin" : path,
 				   error_local->message);
 			n_failed++;
@@ -533,7 +538,7 @@ _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error)
 					      &error_local);
 		if (reply == NULL) {
 			vigil_cli_format_error(error_local);
-			g_printerr("vigilctl: failed to import %s: %s\n",
+			g_printerr(_("vigilctl: failed to import %s: %s\n"),
 				   g_str_equal(path, "-") ? "stdin" : path,
 				   error_local->message);
 			n_failed++;
@@ -563,7 +568,7 @@ _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error)
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_FAILED,
-			    "failed to import %u of %u files",
+			    _("failed to import %u of %u files"),
 			    n_failed,
 			    n_files);
 		return FALSE;
@@ -572,9 +577,11 @@ _vigil_cli_rules_import(VigilCli *self, gchar **args, GError **error)
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_RULE,
-			    "%u %s could not be imported",
-			    n_problems,
-			    n_problems == 1 ? "rule" : "rules");
+			    g_dngettext(GETTEXT_PACKAGE,
+					"%u rule could not be imported",
+					"%u rules could not be imported",
+					n_problems),
+			    n_problems);
 		return FALSE;
 	}
 	return TRUE;
@@ -587,7 +594,7 @@ _vigil_cli_rules_export(VigilCli *self, gchar **args, GError **error)
 	g_autofree gchar *contents = NULL;
 
 	if (args[0] != NULL && args[1] != NULL)
-		return _vigil_cli_usage_error(error, "'rules export' takes at most one file");
+		return _vigil_cli_usage_error(error, _("'rules export' takes at most one file"));
 
 	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
 	if (self->opt_include_managed)
@@ -600,7 +607,7 @@ _vigil_cli_rules_export(VigilCli *self, gchar **args, GError **error)
 						       &contents,
 						       NULL,
 						       error)) {
-		_vigil_cli_fixup_error(error, "failed to export rules");
+		_vigil_cli_fixup_error(error, _("failed to export rules"));
 		return FALSE;
 	}
 	if (args[0] == NULL || g_str_equal(args[0], "-")) {
@@ -608,7 +615,7 @@ _vigil_cli_rules_export(VigilCli *self, gchar **args, GError **error)
 		return TRUE;
 	}
 	if (!g_file_set_contents(args[0], contents, -1, error)) {
-		g_prefix_error(error, "failed to write the rules: ");
+		g_prefix_error_literal(error, _("failed to write the rules: "));
 		return FALSE;
 	}
 	return TRUE;
@@ -621,13 +628,13 @@ _vigil_cli_rules_save(VigilCli *self, gchar **args, GError **error)
 	g_autoptr(GVariant) reply = NULL;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'rules save' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'rules save' takes no arguments"));
 	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
 	if (self->opt_force)
 		g_variant_builder_add(&builder, "{sv}", "force", g_variant_new_boolean(TRUE));
 	reply = _vigil_cli_call_write(self, "SaveRules", g_variant_new("(a{sv})", &builder), error);
 	if (reply == NULL) {
-		_vigil_cli_fixup_error(error, "failed to save rules");
+		_vigil_cli_fixup_error(error, _("failed to save rules"));
 		return FALSE;
 	}
 	return TRUE;

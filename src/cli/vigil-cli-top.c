@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <math.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
@@ -140,7 +141,7 @@ vigil_cli_top_app_new(GVariant *dict, gchar *key)
 	app->key = key;
 	app->name = vigil_cli_format_app(dict);
 	if (app->name == NULL)
-		app->name = g_strdup("unknown");
+		app->name = g_strdup(_("unknown"));
 	if (user != NULL)
 		app->user = g_strdup(user);
 	else if (vigil_cli_dict_get_uint64(dict, "uid", &uid))
@@ -365,6 +366,8 @@ vigil_cli_top_render(VigilCliTop *self, guint width, guint height, gboolean inte
 {
 	g_autoptr(VigilCliTable) table = vigil_cli_table_new();
 	g_autofree gchar *header = NULL;
+	g_autofree gchar *apps_text = NULL;
+	g_autofree gchar *connections_text = NULL;
 	g_autofree gchar *rate_in = NULL;
 	g_autofree gchar *rate_out = NULL;
 	g_autofree gchar *rendered = NULL;
@@ -375,6 +378,7 @@ vigil_cli_top_render(VigilCliTop *self, guint width, guint height, gboolean inte
 	gdouble total_in = NAN;
 	gdouble total_out = NAN;
 	guint n_connections = 0;
+	guint n_apps;
 	guint budget = G_MAXUINT;
 	guint n_apps_shown;
 	guint extra;
@@ -389,16 +393,22 @@ vigil_cli_top_render(VigilCliTop *self, guint width, guint height, gboolean inte
 	}
 	rate_in = vigil_cli_format_rate(total_in);
 	rate_out = vigil_cli_format_rate(total_out);
-	header = g_strdup_printf("vigild %s, mode %s: %u %s, %u %s, in %s, out %s%s",
+	n_apps = self->model != NULL ? self->model->len : 0;
+	apps_text =
+	    g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "%u app", "%u apps", n_apps), n_apps);
+	connections_text = g_strdup_printf(
+	    g_dngettext(GETTEXT_PACKAGE, "%u connection", "%u connections", n_connections),
+	    n_connections);
+	/* TRANSLATORS: the daemon's version and mode, "3 apps", "5 connections", two rates, and
+	 * maybe "  (q to quit)" */
+	header = g_strdup_printf(_("vigild %s, mode %s: %s, %s, in %s, out %s%s"),
 				 version != NULL ? version : "?",
 				 mode != NULL ? mode : "?",
-				 self->model != NULL ? self->model->len : 0,
-				 self->model != NULL && self->model->len == 1 ? "app" : "apps",
-				 n_connections,
-				 n_connections == 1 ? "connection" : "connections",
+				 apps_text,
+				 connections_text,
 				 rate_in,
 				 rate_out,
-				 interactive ? "  (q to quit)" : "");
+				 interactive ? _("  (q to quit)") : "");
 	rendered = width > 0 ? vigil_cli_format_truncated(header, width) : g_strdup(header);
 	g_string_append_printf(str, "%s\n", rendered);
 	if (self->problem != NULL) {
@@ -408,19 +418,20 @@ vigil_cli_top_render(VigilCliTop *self, guint width, guint height, gboolean inte
 		g_string_append_printf(str, "%s\n", shown);
 	}
 	if (self->model == NULL || self->model->len == 0) {
-		g_string_append(str, "\nno live connections\n");
+		g_string_append_printf(str, "\n%s", _("no live connections\n"));
 		return g_string_free(str, FALSE);
 	}
 	g_string_append_c(str, '\n');
 
-	vigil_cli_table_add_column(table, "APP", VIGIL_CLI_ALIGN_LEFT, 10);
-	vigil_cli_table_add_column(table, "USER", VIGIL_CLI_ALIGN_LEFT, 4);
-	vigil_cli_table_add_column(table, "CONNS", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "TOTAL", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "RATE IN", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "RATE OUT", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "BYTES IN", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "BYTES OUT", VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("APP"), VIGIL_CLI_ALIGN_LEFT, 10);
+	vigil_cli_table_add_column(table, _("USER"), VIGIL_CLI_ALIGN_LEFT, 4);
+	/* TRANSLATORS: live connections, short */
+	vigil_cli_table_add_column(table, _("CONNS"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("TOTAL"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("RATE IN"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("RATE OUT"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("BYTES IN"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("BYTES OUT"), VIGIL_CLI_ALIGN_RIGHT, 0);
 	/* on a narrow terminal the live columns matter most */
 	vigil_cli_table_set_optional(table, 3);
 	vigil_cli_table_set_optional(table, 6);
@@ -470,7 +481,11 @@ vigil_cli_top_render(VigilCliTop *self, guint width, guint height, gboolean inte
 	}
 	if (n_apps_shown < self->model->len) {
 		g_autofree gchar *more =
-		    g_strdup_printf("… %u more apps", self->model->len - n_apps_shown);
+		    g_strdup_printf(g_dngettext(GETTEXT_PACKAGE,
+						"… %u more app",
+						"… %u more apps",
+						self->model->len - n_apps_shown),
+				    self->model->len - n_apps_shown);
 		vigil_cli_table_add_line(table, more);
 	}
 	table_text = vigil_cli_table_render(table, width);
@@ -516,7 +531,7 @@ vigil_cli_top_poll_done(VigilCliTop *self)
 	if (self->poll_error != NULL) {
 		vigil_cli_format_error(self->poll_error);
 		self->problem =
-		    g_strdup_printf("failed to list connections: %s", self->poll_error->message);
+		    g_strdup_printf(_("failed to list connections: %s"), self->poll_error->message);
 		g_clear_error(&self->poll_error);
 	} else {
 		vigil_cli_top_update(self,
@@ -680,7 +695,7 @@ vigil_cli_top_snapshot(VigilCliTop *self, GError **error)
 							  &connections,
 							  NULL,
 							  error)) {
-		_vigil_cli_fixup_error(error, "failed to list connections");
+		_vigil_cli_fixup_error(error, _("failed to list connections"));
 		return FALSE;
 	}
 	if (!vigil_dbus_daemon1_call_get_apps_sync(self->proxy, &apps, NULL, &error_apps))

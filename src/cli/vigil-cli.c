@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <glib/gi18n.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -231,14 +232,14 @@ vigil_cli_add_stats(VigilCliTable *table, GVariant *stats)
 		const gchar *key;
 		const gchar *label;
 	} counters[] = {
-	    {"queued", "Queued"},
-	    {"allowed", "Allowed"},
-	    {"denied", "Denied"},
-	    {"rejected", "Rejected"},
-	    {"prompts", "Prompts"},
-	    {"prompt-timeouts", "Prompt timeouts"},
-	    {"queue-overruns", "Queue overruns"},
-	    {"malformed-packets", "Malformed packets"},
+	    {"queued", N_("Queued")},
+	    {"allowed", N_("Allowed")},
+	    {"denied", N_("Denied")},
+	    {"rejected", N_("Rejected")},
+	    {"prompts", N_("Prompts")},
+	    {"prompt-timeouts", N_("Prompt timeouts")},
+	    {"queue-overruns", N_("Queue overruns")},
+	    {"malformed-packets", N_("Malformed packets")},
 	};
 	const gchar *backend = vigil_cli_dict_get_string(stats, "queue-backend");
 	gint64 started = 0;
@@ -248,30 +249,33 @@ vigil_cli_add_stats(VigilCliTable *table, GVariant *stats)
 
 	if (backend != NULL && g_str_equal(backend, "queue")) {
 		vigil_cli_add_field(table,
-				    "Queue backend",
-				    g_strdup("queue (the native nft queue expression)"));
+				    _("Queue backend"),
+				    g_strdup(_("queue (the native nft queue expression)")));
 	} else if (backend != NULL && g_str_equal(backend, "xt-nfqueue")) {
 		vigil_cli_add_field(table,
-				    "Queue backend",
-				    g_strdup("xt-nfqueue (the xtables NFQUEUE target through nft "
-					     "compat)"));
+				    _("Queue backend"),
+				    g_strdup(_("xt-nfqueue (the xtables NFQUEUE target through nft "
+					       "compat)")));
 	} else {
-		vigil_cli_add_field(table, "Queue backend", g_strdup(backend));
+		vigil_cli_add_field(table, _("Queue backend"), g_strdup(backend));
 	}
 	if (vigil_cli_dict_get_int64(stats, "started", &started) && started > 0) {
 		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 		g_autofree gchar *when = vigil_cli_format_timestamp(started);
 		g_autofree gchar *uptime = vigil_cli_format_duration(now - started);
 		vigil_cli_add_field(table,
-				    "Running since",
-				    g_strdup_printf("%s (up %s)", when, uptime));
+				    _("Running since"),
+				    /* TRANSLATORS: a date and time, then how long ago that was */
+				    g_strdup_printf(_("%s (up %s)"), when, uptime));
 	} else {
-		vigil_cli_add_field(table, "Running since", NULL);
+		vigil_cli_add_field(table, _("Running since"), NULL);
 	}
-	vigil_cli_add_field(table, "Live connections", vigil_cli_format_stat(stats, "connections"));
+	vigil_cli_add_field(table,
+			    _("Live connections"),
+			    vigil_cli_format_stat(stats, "connections"));
 	for (guint i = 0; i < G_N_ELEMENTS(counters); i++)
 		vigil_cli_add_field(table,
-				    counters[i].label,
+				    _(counters[i].label),
 				    vigil_cli_format_stat(stats, counters[i].key));
 
 	/* counters a newer daemon adds still show, under their key */
@@ -294,11 +298,13 @@ vigil_cli_format_rank(GVariant *interface, const gchar *key)
 {
 	gint64 rank = -1;
 
-	if (!vigil_cli_dict_get_int64(interface, key, &rank) || rank < 0)
+	if (!vigil_cli_dict_get_int64(interface, key, &rank) || rank < 0 || rank > G_MAXUINT)
 		return NULL;
 	if (rank == 0)
-		return g_strdup("default");
-	return g_strdup_printf("backup %" G_GINT64_FORMAT, rank);
+		/* TRANSLATORS: the interface that carries the default traffic */
+		return g_strdup(_("default"));
+	/* TRANSLATORS: the interface that takes over next when this number is 1 */
+	return g_strdup_printf(_("backup %u"), (guint)rank);
 }
 
 static gchar *
@@ -375,12 +381,13 @@ vigil_cli_add_connectivity_lines(VigilCliTable *table, GVariant *connectivity, c
 		}
 		if (portal != NULL && portal[0] != '\0') {
 			g_autofree gchar *line =
-			    g_strdup_printf("    %s sign-in page: %s", family_str, portal);
+			    /* TRANSLATORS: the first %s is the IP family, "v4" or "v6" */
+			    g_strdup_printf(_("    %s sign-in page: %s"), family_str, portal);
 			vigil_cli_table_add_line(table, line);
 		}
 		if (venue != NULL && venue[0] != '\0') {
 			g_autofree gchar *line =
-			    g_strdup_printf("    %s venue page: %s", family_str, venue);
+			    g_strdup_printf(_("    %s venue page: %s"), family_str, venue);
 			vigil_cli_table_add_line(table, line);
 		}
 		vigil_cli_dict_get_int64(child, "seconds-remaining", &seconds);
@@ -390,7 +397,7 @@ vigil_cli_add_connectivity_lines(VigilCliTable *table, GVariant *connectivity, c
 			    seconds >= 0 ? vigil_cli_format_duration(seconds) : g_strdup("?");
 			g_autofree gchar *data_left =
 			    bytes >= 0 ? vigil_cli_format_bytes((guint64)bytes) : g_strdup("?");
-			g_autofree gchar *line = g_strdup_printf("    %s remaining: %s, %s",
+			g_autofree gchar *line = g_strdup_printf(_("    %s remaining: %s, %s"),
 								 family_str,
 								 time_left,
 								 data_left);
@@ -410,15 +417,15 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 
 	vigil_cli_table_set_indent(table, 2);
 	vigil_cli_table_add_column(table, "#", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "NAME", VIGIL_CLI_ALIGN_LEFT, 6);
-	vigil_cli_table_add_column(table, "KIND", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "CARRIER", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "IPV4", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "IPV6", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "RX", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "TX", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "CONNECTIVITY", VIGIL_CLI_ALIGN_LEFT, 12);
-	vigil_cli_table_add_column(table, "ADDRESSES", VIGIL_CLI_ALIGN_LEFT, 12);
+	vigil_cli_table_add_column(table, _("NAME"), VIGIL_CLI_ALIGN_LEFT, 6);
+	vigil_cli_table_add_column(table, _("KIND"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("CARRIER"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("IPV4"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("IPV6"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("RX"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("TX"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("CONNECTIVITY"), VIGIL_CLI_ALIGN_LEFT, 12);
+	vigil_cli_table_add_column(table, _("ADDRESSES"), VIGIL_CLI_ALIGN_LEFT, 12);
 
 	g_variant_iter_init(&iter, interfaces);
 	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
@@ -434,11 +441,12 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 		vigil_cli_table_add_cell(table, name);
 		vigil_cli_dict_get_boolean(child, "metered", &metered);
 		if (kind != NULL && metered)
-			vigil_cli_table_take_cell(table, g_strdup_printf("%s, metered", kind));
+			/* TRANSLATORS: an interface kind, e.g. "wwan" */
+			vigil_cli_table_take_cell(table, g_strdup_printf(_("%s, metered"), kind));
 		else
 			vigil_cli_table_add_cell(table, kind);
 		if (vigil_cli_dict_get_boolean(child, "carrier", &carrier))
-			vigil_cli_table_add_cell(table, carrier ? "up" : "down");
+			vigil_cli_table_add_cell(table, carrier ? _("up") : _("down"));
 		else
 			vigil_cli_table_add_cell(table, NULL);
 		vigil_cli_table_take_cell(table, vigil_cli_format_rank(child, "rank-v4"));
@@ -486,7 +494,7 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 	GString *str;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'status' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'status' takes no arguments"));
 	if (self->opt_json) {
 		str = g_string_new(NULL);
 		vigil_cli_append_status_json(self, str);
@@ -499,18 +507,18 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 	vigil_cli_table_add_column(table, "FIELD", VIGIL_CLI_ALIGN_LEFT, 0);
 	vigil_cli_table_add_column(table, "VALUE", VIGIL_CLI_ALIGN_LEFT, 0);
 	vigil_cli_add_field(table,
-			    "Version",
+			    _("Version"),
 			    g_strdup(vigil_dbus_daemon1_get_version(self->proxy)));
-	vigil_cli_add_field(table, "Mode", g_strdup(vigil_dbus_daemon1_get_mode(self->proxy)));
+	vigil_cli_add_field(table, _("Mode"), g_strdup(vigil_dbus_daemon1_get_mode(self->proxy)));
 	vigil_cli_add_field(table,
-			    "Default action",
+			    _("Default action"),
 			    g_strdup(vigil_dbus_daemon1_get_default_action(self->proxy)));
 	if (timeout != NULL && g_variant_is_of_type(timeout, G_VARIANT_TYPE_UINT32))
 		vigil_cli_add_field(table,
-				    "Prompt timeout",
-				    g_strdup_printf("%u s", g_variant_get_uint32(timeout)));
+				    _("Prompt timeout"),
+				    g_strdup_printf(_("%u s"), g_variant_get_uint32(timeout)));
 	else
-		vigil_cli_add_field(table, "Prompt timeout", NULL);
+		vigil_cli_add_field(table, _("Prompt timeout"), NULL);
 	vigil_cli_add_stats(table, stats);
 	text = vigil_cli_table_render(table, 0);
 	_vigil_cli_print(text);
@@ -520,7 +528,7 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 							      connectivity,
 							      _vigil_cli_get_terminal_width());
 	if (interfaces_text != NULL) {
-		_vigil_cli_print("\nInterfaces, best first:\n");
+		_vigil_cli_print(_("\nInterfaces, best first:\n"));
 		_vigil_cli_print(interfaces_text);
 	}
 	return TRUE;
@@ -627,7 +635,7 @@ vigil_cli_cmd_connections(VigilCli *self, gchar **args, GError **error)
 	GVariant *child;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'connections' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'connections' takes no arguments"));
 
 	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
 	if (self->opt_all)
@@ -639,7 +647,7 @@ vigil_cli_cmd_connections(VigilCli *self, gchar **args, GError **error)
 							  &connections,
 							  NULL,
 							  error)) {
-		_vigil_cli_fixup_error(error, "failed to list connections");
+		_vigil_cli_fixup_error(error, _("failed to list connections"));
 		return FALSE;
 	}
 
@@ -664,22 +672,24 @@ vigil_cli_cmd_connections(VigilCli *self, gchar **args, GError **error)
 	while ((child = g_variant_iter_next_value(&iter)) != NULL)
 		g_ptr_array_add(sorted, child);
 	if (sorted->len == 0) {
-		_vigil_cli_print("no live connections\n");
+		_vigil_cli_print(_("no live connections\n"));
 		return TRUE;
 	}
 	g_ptr_array_sort(sorted, vigil_cli_compare_connections_cb);
 
-	vigil_cli_table_add_column(table, "APP", VIGIL_CLI_ALIGN_LEFT, 8);
-	vigil_cli_table_add_column(table, "PID", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "USER", VIGIL_CLI_ALIGN_LEFT, 6);
-	vigil_cli_table_add_column(table, "PROTO", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "LOCAL", VIGIL_CLI_ALIGN_LEFT, 12);
+	vigil_cli_table_add_column(table, _("APP"), VIGIL_CLI_ALIGN_LEFT, 8);
+	vigil_cli_table_add_column(table, _("PID"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("USER"), VIGIL_CLI_ALIGN_LEFT, 6);
+	vigil_cli_table_add_column(table, _("PROTO"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("LOCAL"), VIGIL_CLI_ALIGN_LEFT, 12);
 	vigil_cli_table_add_column(table, "", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "REMOTE", VIGIL_CLI_ALIGN_LEFT, 16);
-	vigil_cli_table_add_column(table, "STATE", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "IN", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "OUT", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "AGE", VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("REMOTE"), VIGIL_CLI_ALIGN_LEFT, 16);
+	vigil_cli_table_add_column(table, _("STATE"), VIGIL_CLI_ALIGN_LEFT, 0);
+	/* TRANSLATORS: bytes received */
+	vigil_cli_table_add_column(table, _("IN"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	/* TRANSLATORS: bytes sent */
+	vigil_cli_table_add_column(table, _("OUT"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("AGE"), VIGIL_CLI_ALIGN_RIGHT, 0);
 	vigil_cli_table_set_optional(table, 1);
 	vigil_cli_table_set_optional(table, 7);
 	vigil_cli_table_set_optional(table, 10);
@@ -732,16 +742,17 @@ vigil_cli_new_events_table(VigilCli *self)
 	const guint follow_widths[] = {19, 7, 7, 3, 5, 20, 7, 8, 28, 0};
 	VigilCliTable *table = vigil_cli_table_new();
 
-	vigil_cli_table_add_column(table, "TIME", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "VERDICT", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "REASON", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "DIR", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "PROTO", VIGIL_CLI_ALIGN_LEFT, 0);
-	vigil_cli_table_add_column(table, "APP", VIGIL_CLI_ALIGN_LEFT, 8);
-	vigil_cli_table_add_column(table, "PID", VIGIL_CLI_ALIGN_RIGHT, 0);
-	vigil_cli_table_add_column(table, "USER", VIGIL_CLI_ALIGN_LEFT, 6);
-	vigil_cli_table_add_column(table, "REMOTE", VIGIL_CLI_ALIGN_LEFT, 16);
-	vigil_cli_table_add_column(table, "RULE", VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("TIME"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("VERDICT"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("REASON"), VIGIL_CLI_ALIGN_LEFT, 0);
+	/* TRANSLATORS: the direction of a connection, short */
+	vigil_cli_table_add_column(table, _("DIR"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("PROTO"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("APP"), VIGIL_CLI_ALIGN_LEFT, 8);
+	vigil_cli_table_add_column(table, _("PID"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("USER"), VIGIL_CLI_ALIGN_LEFT, 6);
+	vigil_cli_table_add_column(table, _("REMOTE"), VIGIL_CLI_ALIGN_LEFT, 16);
+	vigil_cli_table_add_column(table, _("RULE"), VIGIL_CLI_ALIGN_LEFT, 0);
 	for (guint i = 0; self->opt_follow && i < G_N_ELEMENTS(follow_widths); i++)
 		vigil_cli_table_set_min_width(table, i, follow_widths[i]);
 	for (guint i = 0; i < self->event_widths->len; i++)
@@ -842,9 +853,9 @@ vigil_cli_name_owner_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
 	g_autofree gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(object));
 
 	if (owner == NULL)
-		g_printerr("vigilctl: vigild stopped; waiting for it to come back\n");
+		g_printerr("vigilctl: %s\n", _("vigild stopped; waiting for it to come back"));
 	else
-		g_printerr("vigilctl: vigild is back\n");
+		g_printerr("vigilctl: %s\n", _("vigild is back"));
 }
 
 static void
@@ -860,7 +871,7 @@ vigil_cli_get_recent_events_cb(GObject *source, GAsyncResult *res, gpointer user
 							      &error)) {
 		if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
 			return;
-		_vigil_cli_fixup_error(&error, "failed to get the recent events");
+		_vigil_cli_fixup_error(&error, _("failed to get the recent events"));
 		g_propagate_error(&self->loop_error, g_steal_pointer(&error));
 		g_main_loop_quit(self->loop);
 		return;
@@ -942,9 +953,9 @@ vigil_cli_cmd_events(VigilCli *self, gchar **args, GError **error)
 	guint max = self->opt_count > 0 ? (guint)self->opt_count : 0;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'events' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'events' takes no arguments"));
 	if (self->opt_count < -1)
-		return _vigil_cli_usage_error(error, "-n needs a number of events, 0 or more");
+		return _vigil_cli_usage_error(error, _("-n needs a number of events, 0 or more"));
 
 	/* like tail: the ten newest before following, unless -n says otherwise */
 	if (self->opt_follow) {
@@ -959,11 +970,11 @@ vigil_cli_cmd_events(VigilCli *self, gchar **args, GError **error)
 							    &events,
 							    NULL,
 							    error)) {
-		_vigil_cli_fixup_error(error, "failed to get the recent events");
+		_vigil_cli_fixup_error(error, _("failed to get the recent events"));
 		return FALSE;
 	}
 	if (!self->opt_json && g_variant_n_children(events) == 0) {
-		_vigil_cli_print("no events\n");
+		_vigil_cli_print(_("no events\n"));
 		return TRUE;
 	}
 	vigil_cli_print_events(self, events);
@@ -983,7 +994,7 @@ vigil_cli_cmd_mode(VigilCli *self, gchar **args, GError **error)
 			g_set_error_literal(error,
 					    VIGIL_ERROR,
 					    VIGIL_ERROR_FAILED,
-					    "failed to get the mode: vigild did not say");
+					    _("failed to get the mode: vigild did not say"));
 			return FALSE;
 		}
 		text = g_strdup_printf("%s\n", mode);
@@ -991,16 +1002,17 @@ vigil_cli_cmd_mode(VigilCli *self, gchar **args, GError **error)
 		return TRUE;
 	}
 	if (args[1] != NULL)
-		return _vigil_cli_usage_error(error, "'mode' takes at most one argument");
+		return _vigil_cli_usage_error(error, _("'mode' takes at most one argument"));
 	if (vigil_mode_from_string(args[0]) == VIGIL_MODE_LAST) {
-		return _vigil_cli_usage_error(error,
-					      "unknown mode '%s': use ask, allow, deny, block-all "
-					      "or monitor",
-					      args[0]);
+		return _vigil_cli_usage_error(
+		    error,
+		    _("unknown mode '%s': use ask, allow, deny, block-all "
+		      "or monitor"),
+		    args[0]);
 	}
 	reply = _vigil_cli_call_write(self, "SetMode", g_variant_new("(s)", args[0]), error);
 	if (reply == NULL) {
-		_vigil_cli_fixup_error(error, "failed to set the mode");
+		_vigil_cli_fixup_error(error, _("failed to set the mode"));
 		return FALSE;
 	}
 	return TRUE;
@@ -1017,10 +1029,11 @@ vigil_cli_cmd_default_action(VigilCli *self, gchar **args, GError **error)
 	if (args[0] == NULL) {
 		action = vigil_dbus_daemon1_get_default_action(self->proxy);
 		if (action == NULL) {
-			g_set_error_literal(error,
-					    VIGIL_ERROR,
-					    VIGIL_ERROR_FAILED,
-					    "failed to get the default action: vigild did not say");
+			g_set_error_literal(
+			    error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_FAILED,
+			    _("failed to get the default action: vigild did not say"));
 			return FALSE;
 		}
 		text = g_strdup_printf("%s\n", action);
@@ -1028,17 +1041,18 @@ vigil_cli_cmd_default_action(VigilCli *self, gchar **args, GError **error)
 		return TRUE;
 	}
 	if (args[1] != NULL)
-		return _vigil_cli_usage_error(error, "'default-action' takes at most one argument");
+		return _vigil_cli_usage_error(error,
+					      _("'default-action' takes at most one argument"));
 	value = vigil_action_from_string(args[0]);
 	if (value == VIGIL_ACTION_NONE || value == VIGIL_ACTION_LAST) {
 		return _vigil_cli_usage_error(error,
-					      "unknown action '%s': use allow, deny or reject",
+					      _("unknown action '%s': use allow, deny or reject"),
 					      args[0]);
 	}
 	reply =
 	    _vigil_cli_call_write(self, "SetDefaultAction", g_variant_new("(s)", args[0]), error);
 	if (reply == NULL) {
-		_vigil_cli_fixup_error(error, "failed to set the default action");
+		_vigil_cli_fixup_error(error, _("failed to set the default action"));
 		return FALSE;
 	}
 	return TRUE;
@@ -1050,7 +1064,7 @@ vigil_cli_cmd_top(VigilCli *self, gchar **args, GError **error)
 	g_autoptr(VigilCliTop) top = NULL;
 
 	if (args[0] != NULL)
-		return _vigil_cli_usage_error(error, "'top' takes no arguments");
+		return _vigil_cli_usage_error(error, _("'top' takes no arguments"));
 	top = vigil_cli_top_new(self->proxy, self->opt_all);
 	return vigil_cli_top_run(top, error);
 }
@@ -1058,104 +1072,113 @@ vigil_cli_cmd_top(VigilCli *self, gchar **args, GError **error)
 static const VigilCliCommand commands[] = {
     {"status",
      "",
-     "Show the daemon's mode, counters and network interfaces",
-     "failed to get the status",
+     N_("Show the daemon's mode, counters and network interfaces"),
+     N_("failed to get the status"),
      NULL,
      VIGIL_CLI_OPTION_JSON,
      vigil_cli_cmd_status},
     {"connections",
      "",
-     "List live connections",
-     "failed to list connections",
+     N_("List live connections"),
+     N_("failed to list connections"),
      NULL,
      VIGIL_CLI_OPTION_JSON | VIGIL_CLI_OPTION_ALL | VIGIL_CLI_OPTION_APP,
      vigil_cli_cmd_connections},
     {"events",
      "",
-     "Show recent verdicts, and with --follow new ones as they happen",
-     "failed to get the recent events",
+     N_("Show recent verdicts, and with --follow new ones as they happen"),
+     N_("failed to get the recent events"),
      NULL,
      VIGIL_CLI_OPTION_JSON | VIGIL_CLI_OPTION_FOLLOW | VIGIL_CLI_OPTION_COUNT,
      vigil_cli_cmd_events},
     {"rules list",
      "",
-     "List the rules",
-     "failed to list rules",
+     N_("List the rules"),
+     N_("failed to list rules"),
      NULL,
      VIGIL_CLI_OPTION_JSON | VIGIL_CLI_OPTION_ORIGIN | VIGIL_CLI_OPTION_APP,
      _vigil_cli_rules_list},
     {"rules add",
-     "ACTION",
-     "Add a rule (ACTION is allow, deny or reject) and print its id",
-     "failed to add rule",
+     N_("ACTION"),
+     N_("Add a rule (ACTION is allow, deny or reject) and print its id"),
+     N_("failed to add rule"),
      NULL,
      VIGIL_CLI_OPTION_RULE,
      _vigil_cli_rules_add},
     {"rules remove",
-     "ID…",
-     "Remove rules",
-     "failed to remove rule",
+     N_("ID…"),
+     N_("Remove rules"),
+     N_("failed to remove rule"),
      NULL,
      0,
      _vigil_cli_rules_remove},
     {"rules enable",
-     "ID…",
-     "Enable rules",
-     "failed to enable rule",
+     N_("ID…"),
+     N_("Enable rules"),
+     N_("failed to enable rule"),
      NULL,
      0,
      _vigil_cli_rules_enable},
     {"rules disable",
-     "ID…",
-     "Disable rules",
-     "failed to disable rule",
+     N_("ID…"),
+     N_("Disable rules"),
+     N_("failed to disable rule"),
      NULL,
      0,
      _vigil_cli_rules_disable},
     {"rules import",
-     "FILE…",
-     "Import rules from our export or OpenSnitch files (- for stdin) and print their ids",
-     "failed to import rules",
+     N_("FILE…"),
+     N_("Import rules from our export or OpenSnitch files (- for stdin) and print their ids"),
+     N_("failed to import rules"),
      NULL,
      VIGIL_CLI_OPTION_FORMAT,
      _vigil_cli_rules_import},
     {"rules export",
-     "[FILE]",
-     "Write the rules to FILE, or to stdout",
-     "failed to export rules",
+     N_("[FILE]"),
+     N_("Write the rules to FILE, or to stdout"),
+     N_("failed to export rules"),
      NULL,
      VIGIL_CLI_OPTION_INCLUDE_MANAGED,
      _vigil_cli_rules_export},
     {"rules save",
      "",
-     "Write the rules to disk now; --force replaces a rules file that had errors "
-     "(the old one is kept beside it)",
-     "failed to save rules",
+     N_("Write the rules to disk now; --force replaces a rules file that had errors "
+	"(the old one is kept beside it)"),
+     N_("failed to save rules"),
      NULL,
      VIGIL_CLI_OPTION_FORCE,
      _vigil_cli_rules_save},
     {"mode",
-     "[MODE]",
-     "Show the mode, or set it: ask, allow, deny, block-all or monitor",
-     "failed to get the mode",
-     "failed to set the mode",
+     N_("[MODE]"),
+     N_("Show the mode, or set it: ask, allow, deny, block-all or monitor"),
+     N_("failed to get the mode"),
+     N_("failed to set the mode"),
      0,
      vigil_cli_cmd_mode},
     {"default-action",
-     "[ACTION]",
-     "Show the default action of ask mode, or set it: allow, deny or reject",
-     "failed to get the default action",
-     "failed to set the default action",
+     N_("[ACTION]"),
+     N_("Show the default action of ask mode, or set it: allow, deny or reject"),
+     N_("failed to get the default action"),
+     N_("failed to set the default action"),
      0,
      vigil_cli_cmd_default_action},
     {"top",
      "",
-     "Live view of connections by app, with rates (one snapshot when not on a terminal)",
-     "failed to get connections",
+     N_("Live view of connections by app, with rates (one snapshot when not on a terminal)"),
+     N_("failed to get connections"),
      NULL,
      VIGIL_CLI_OPTION_ALL,
      vigil_cli_cmd_top},
 };
+
+/* "rules add ACTION": the words stay English, the placeholder is translated */
+static gchar *
+vigil_cli_format_command(const VigilCliCommand *command)
+{
+	if (command->parameters[0] == '\0')
+		return g_strdup(command->name);
+	return g_strdup_printf("%s %s", command->name, _(command->parameters));
+}
 
 static void
 vigil_cli_add_global_entries(VigilCli *self, GOptionContext *context)
@@ -1166,25 +1189,25 @@ vigil_cli_add_global_entries(VigilCli *self, GOptionContext *context)
 	     G_OPTION_FLAG_NONE,
 	     G_OPTION_ARG_NONE,
 	     &self->opt_system,
-	     "Talk to vigild on the system bus (the default)",
+	     N_("Talk to vigild on the system bus (the default)"),
 	     NULL},
 	    {"session",
 	     '\0',
 	     G_OPTION_FLAG_NONE,
 	     G_OPTION_ARG_NONE,
 	     &self->opt_session,
-	     "Talk to vigild on the session bus",
+	     N_("Talk to vigild on the session bus"),
 	     NULL},
 	    {"address",
 	     '\0',
 	     G_OPTION_FLAG_NONE,
 	     G_OPTION_ARG_STRING,
 	     &self->opt_address,
-	     "Talk to vigild on the bus at this D-Bus address",
-	     "ADDRESS"},
+	     N_("Talk to vigild on the bus at this D-Bus address"),
+	     N_("ADDRESS")},
 	    {NULL},
 	};
-	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 }
 
 static void
@@ -1200,7 +1223,7 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_json,
-	      "Print JSON for programs",
+	      N_("Print JSON for programs"),
 	      NULL}},
 	    {VIGIL_CLI_OPTION_ALL,
 	     {"all",
@@ -1208,7 +1231,7 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_all,
-	      "Every user's connections, not only your own (needs authorization)",
+	      N_("Every user's connections, not only your own (needs authorization)"),
 	      NULL}},
 	    {VIGIL_CLI_OPTION_APP,
 	     {"app",
@@ -1216,15 +1239,15 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_app,
-	      "Only this executable or app id",
-	      "APP"}},
+	      N_("Only this executable or app id"),
+	      N_("APP")}},
 	    {VIGIL_CLI_OPTION_FOLLOW,
 	     {"follow",
 	      'f',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_follow,
-	      "Keep printing new events until interrupted",
+	      N_("Keep printing new events until interrupted"),
 	      NULL}},
 	    {VIGIL_CLI_OPTION_COUNT,
 	     {"lines",
@@ -1232,40 +1255,40 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_INT,
 	      &self->opt_count,
-	      "Show the N newest recent events (default all, 10 with --follow)",
-	      "N"}},
+	      N_("Show the N newest recent events (default all, 10 with --follow)"),
+	      N_("N")}},
 	    {VIGIL_CLI_OPTION_ORIGIN,
 	     {"origin",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_origin,
-	      "Only rules of this origin: user, prompt, imported or managed",
-	      "ORIGIN"}},
+	      N_("Only rules of this origin: user, prompt, imported or managed"),
+	      N_("ORIGIN")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"exe",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_exe,
-	      "For this executable (an absolute path)",
-	      "PATH"}},
+	      N_("For this executable (an absolute path)"),
+	      N_("PATH")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"app-id",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_app_id,
-	      "For this Flatpak app id",
-	      "ID"}},
+	      N_("For this Flatpak app id"),
+	      N_("ID")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"unit",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_unit,
-	      "For this systemd unit",
-	      "UNIT"}},
+	      N_("For this systemd unit"),
+	      N_("UNIT")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"sha256",
 	      '\0',
@@ -1280,87 +1303,87 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_user,
-	      "Only for processes of this user (a uid or a user name)",
-	      "UID"}},
+	      N_("Only for processes of this user (a uid or a user name)"),
+	      N_("UID")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"host",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_host,
-	      "Remote host name, or *.domain for a domain and its subdomains",
-	      "HOST"}},
+	      N_("Remote host name, or *.domain for a domain and its subdomains"),
+	      N_("HOST")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"cidr",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_cidr,
-	      "Remote address or prefix",
-	      "CIDR"}},
+	      N_("Remote address or prefix"),
+	      N_("CIDR")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"port",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_port,
-	      "Remote port or range, e.g. 443 or 8000-8100",
-	      "PORT"}},
+	      N_("Remote port or range, e.g. 443 or 8000-8100"),
+	      N_("PORT")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"proto",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_proto,
-	      "Protocol: any, tcp, udp, icmp, icmpv6, sctp or udplite",
-	      "PROTO"}},
+	      N_("Protocol: any, tcp, udp, icmp, icmpv6, sctp or udplite"),
+	      N_("PROTO")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"direction",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_direction,
-	      "Direction: any, out or in",
-	      "DIRECTION"}},
+	      N_("Direction: any, out or in"),
+	      N_("DIRECTION")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"lifetime",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_lifetime,
-	      "Lifetime: once, reboot or forever (the default)",
-	      "LIFETIME"}},
+	      N_("Lifetime: once, reboot or forever (the default)"),
+	      N_("LIFETIME")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"until",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_until,
-	      "Expire at this time, e.g. 2026-12-01T18:00 (local time unless a zone is given)",
-	      "ISO8601"}},
+	      N_("Expire at this time, e.g. 2026-12-01T18:00 (local time unless a zone is given)"),
+	      N_("ISO8601")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"for",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_for,
-	      "Expire after this long, e.g. 90s, 30m, 2h, 1d or 1h30m",
-	      "DURATION"}},
+	      N_("Expire after this long, e.g. 90s, 30m, 2h, 1d or 1h30m"),
+	      N_("DURATION")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"note",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_note,
-	      "A note to remember why",
-	      "TEXT"}},
+	      N_("A note to remember why"),
+	      N_("TEXT")}},
 	    {VIGIL_CLI_OPTION_RULE,
 	     {"disabled",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_disabled,
-	      "Add the rule disabled",
+	      N_("Add the rule disabled"),
 	      NULL}},
 	    {VIGIL_CLI_OPTION_FORMAT,
 	     {"format",
@@ -1368,15 +1391,15 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_STRING,
 	      &self->opt_format,
-	      "vigil or opensnitch (default: guessed from the contents)",
-	      "FORMAT"}},
+	      N_("vigil or opensnitch (default: guessed from the contents)"),
+	      N_("FORMAT")}},
 	    {VIGIL_CLI_OPTION_FORCE,
 	     {"force",
 	      '\0',
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_force,
-	      "Replace a rules file that had errors when it was loaded",
+	      N_("Replace a rules file that had errors when it was loaded"),
 	      NULL}},
 	    {VIGIL_CLI_OPTION_INCLUDE_MANAGED,
 	     {"include-managed",
@@ -1384,7 +1407,7 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	      G_OPTION_FLAG_NONE,
 	      G_OPTION_ARG_NONE,
 	      &self->opt_include_managed,
-	      "Include the administrator's managed drop-in rules",
+	      N_("Include the administrator's managed drop-in rules"),
 	      NULL}},
 	};
 	g_autoptr(GArray) selected = g_array_new(TRUE, TRUE, sizeof(GOptionEntry));
@@ -1396,7 +1419,7 @@ vigil_cli_add_command_entries(VigilCli *self, GOptionContext *context, VigilCliO
 	if (selected->len > 0)
 		g_option_context_add_main_entries(context,
 						  (const GOptionEntry *)selected->data,
-						  NULL);
+						  GETTEXT_PACKAGE);
 }
 
 static gchar *
@@ -1410,17 +1433,12 @@ vigil_cli_get_commands_help(void)
 	vigil_cli_table_add_column(table, "COMMAND", VIGIL_CLI_ALIGN_LEFT, 0);
 	vigil_cli_table_add_column(table, "SUMMARY", VIGIL_CLI_ALIGN_LEFT, 0);
 	for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
-		vigil_cli_table_take_cell(
-		    table,
-		    g_strdup_printf("%s%s%s",
-				    commands[i].name,
-				    commands[i].parameters[0] != '\0' ? " " : "",
-				    commands[i].parameters));
-		vigil_cli_table_add_cell(table, commands[i].summary);
+		vigil_cli_table_take_cell(table, vigil_cli_format_command(&commands[i]));
+		vigil_cli_table_add_cell(table, _(commands[i].summary));
 	}
 	text = vigil_cli_table_render(table, 0);
-	return g_strdup_printf("Commands:\n%s\nRun 'vigilctl COMMAND --help' for a command's "
-			       "options.",
+	return g_strdup_printf(_("Commands:\n%s\nRun 'vigilctl COMMAND --help' for a command's "
+				 "options."),
 			       text);
 }
 
@@ -1462,8 +1480,8 @@ vigil_cli_find_command(gchar **argv, guint *n_words, GError **error)
 		if (*n_words < 2) {
 			_vigil_cli_usage_error(
 			    error,
-			    "'rules' needs a command: list, add, remove, enable, "
-			    "disable, import or export");
+			    _("'rules' needs a command: list, add, remove, enable, "
+			      "disable, import or export"));
 			return NULL;
 		}
 		name = g_strdup_printf("rules %s", argv[words[1]]);
@@ -1474,7 +1492,7 @@ vigil_cli_find_command(gchar **argv, guint *n_words, GError **error)
 		if (g_str_equal(commands[i].name, name))
 			return &commands[i];
 	}
-	_vigil_cli_usage_error(error, "unknown command '%s'; see 'vigilctl --help'", name);
+	_vigil_cli_usage_error(error, _("unknown command '%s'; see 'vigilctl --help'"), name);
 	return NULL;
 }
 
@@ -1492,16 +1510,19 @@ vigil_cli_connect(VigilCli *self, const gchar *what, GError **error)
 		    NULL,
 		    error);
 		if (self->connection == NULL) {
-			g_prefix_error(error, "failed to connect to %s: ", self->opt_address);
+			g_prefix_error(error, _("failed to connect to %s: "), self->opt_address);
 			return FALSE;
 		}
 	} else {
 		GBusType bus_type = self->opt_session ? G_BUS_TYPE_SESSION : G_BUS_TYPE_SYSTEM;
 		self->connection = g_bus_get_sync(bus_type, NULL, error);
 		if (self->connection == NULL) {
-			g_prefix_error(error,
-				       "failed to connect to the %s bus: ",
-				       self->opt_session ? "session" : "system");
+			if (self->opt_session)
+				g_prefix_error_literal(error,
+						       _("failed to connect to the session bus: "));
+			else
+				g_prefix_error_literal(error,
+						       _("failed to connect to the system bus: "));
 			return FALSE;
 		}
 	}
@@ -1524,7 +1545,7 @@ vigil_cli_connect(VigilCli *self, const gchar *what, GError **error)
 		g_set_error(error,
 			    G_DBUS_ERROR,
 			    G_DBUS_ERROR_SERVICE_UNKNOWN,
-			    "%s: vigild is not running",
+			    _("%s: vigild is not running"),
 			    what);
 		return FALSE;
 	}
@@ -1554,30 +1575,30 @@ vigil_cli_run_internal(VigilCli *self, gint argc, gchar **argv, GError **error)
 		     G_OPTION_FLAG_NONE,
 		     G_OPTION_ARG_NONE,
 		     &self->opt_version,
-		     "Show the version of vigilctl",
+		     N_("Show the version of vigilctl"),
 		     NULL},
 		    {NULL},
 		};
 		g_autofree gchar *description = vigil_cli_get_commands_help();
-		context = g_option_context_new("COMMAND [ARGUMENT…]");
-		g_option_context_set_summary(context, "Control the Vigil application firewall.");
+		context = g_option_context_new(N_("COMMAND [ARGUMENT…]"));
+		g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+		g_option_context_set_summary(context,
+					     N_("Control the Vigil application firewall."));
 		g_option_context_set_description(context, description);
 		vigil_cli_add_global_entries(self, context);
-		g_option_context_add_main_entries(context, version_entries, NULL);
+		g_option_context_add_main_entries(context, version_entries, GETTEXT_PACKAGE);
 		if (!g_option_context_parse_strv(context, &args, error))
 			return FALSE;
 		if (self->opt_version) {
 			_vigil_cli_print("vigilctl " PACKAGE_VERSION "\n");
 			return TRUE;
 		}
-		return _vigil_cli_usage_error(error, "no command given; see 'vigilctl --help'");
+		return _vigil_cli_usage_error(error, _("no command given; see 'vigilctl --help'"));
 	}
 
-	parameters = g_strdup_printf("%s%s%s",
-				     command->name,
-				     command->parameters[0] != '\0' ? " " : "",
-				     command->parameters);
+	parameters = vigil_cli_format_command(command);
 	context = g_option_context_new(parameters);
+	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
 	g_option_context_set_summary(context, command->summary);
 	vigil_cli_add_command_entries(self, context, command->options);
 	vigil_cli_add_global_entries(self, context);
@@ -1591,16 +1612,16 @@ vigil_cli_run_internal(VigilCli *self, gint argc, gchar **argv, GError **error)
 		n_bus++;
 	if (n_bus > 1)
 		return _vigil_cli_usage_error(error,
-					      "--system, --session and --address exclude each "
-					      "other");
+					      _("--system, --session and --address exclude each "
+						"other"));
 
 	/* args is now the program name, the command words, then the command's arguments */
 	if (g_strv_length(args) < 1 + n_words)
-		return _vigil_cli_usage_error(error, "bad command line");
+		return _vigil_cli_usage_error(error, _("bad command line"));
 	if (!vigil_cli_connect(self,
 			       args[1 + n_words] != NULL && command->what_with_args != NULL
-				   ? command->what_with_args
-				   : command->what,
+				   ? _(command->what_with_args)
+				   : _(command->what),
 			       error))
 		return FALSE;
 	return command->func(self, args + 1 + n_words, error);
