@@ -15,11 +15,12 @@
 #include "vigil-error.h"
 #include "vigil-json.h"
 
-/* the design's event JSON, in its order; "app_id" is "app-id" in the a{sv} */
+/* the design's event JSON, in its order, then the event's number; "app_id" is "app-id" in
+ * the a{sv} */
 static const gchar *const event_keys[] = {
-    "time", "verdict", "reason", "rule",  "direction", "proto", "family",
-    "src",  "sport",   "dst",	 "dport", "host",      "iface", "pid",
-    "exe",  "cmdline", "uid",	 "user",  "app_id",    "unit",	NULL};
+    "time",  "verdict", "reason", "rule", "direction", "proto", "family", "src",
+    "sport", "dst",	"dport",  "host", "iface",     "pid",	"exe",	  "cmdline",
+    "uid",   "user",	"app_id", "unit", "seq",       NULL};
 
 /* GetConnections() keys in the order the XML documents them */
 static const gchar *const connection_keys[] = {

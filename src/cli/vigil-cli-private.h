@@ -56,7 +56,11 @@ struct _VigilCli {
 	GMainLoop *loop;
 	GCancellable *cancellable;
 	GError *loop_error;
+	gboolean follow_recent; /* print a backlog first */
+	guint follow_max;	/* of this many events, 0 for all vigild keeps */
 	gboolean recent_done;
+	guint64 last_seq;   /* the newest event shown, 0 before any */
+	GPtrArray *pending; /* of GVariant: Events batches that came before the backlog */
 	gboolean header_done;
 	GArray *event_widths; /* of guint, only ever growing so that batches line up */
 };

@@ -22,6 +22,10 @@
 
 G_DEFINE_FINAL_TYPE(VigilCli, vigil_cli, G_TYPE_OBJECT)
 
+/* the range of SetPromptTimeout(), in seconds */
+#define VIGIL_CLI_PROMPT_TIMEOUT_MIN 1
+#define VIGIL_CLI_PROMPT_TIMEOUT_MAX 3600
+
 /* which options a command takes, on top of the bus options */
 typedef enum {
 	VIGIL_CLI_OPTION_JSON = 1 << 0,
@@ -835,27 +839,58 @@ vigil_cli_print_events(VigilCli *self, GVariant *events)
 		g_array_index(self->event_widths, guint, i) = vigil_cli_table_get_width(table, i);
 }
 
+/* the events of a batch not shown yet: those numbered above the newest shown, and those of an
+ * older vigild that numbers none unless @numbered_only */
+static GVariant *
+vigil_cli_take_new_events(VigilCli *self, GVariant *events, gboolean numbered_only)
+{
+	GVariantBuilder builder;
+	GVariantIter iter;
+	GVariant *child;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+	g_variant_iter_init(&iter, events);
+	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
+		guint64 seq = 0;
+		if (vigil_cli_dict_get_uint64(child, "seq", &seq)) {
+			if (seq > self->last_seq) {
+				self->last_seq = seq;
+				g_variant_builder_add_value(&builder, child);
+			}
+		} else if (!numbered_only) {
+			g_variant_builder_add_value(&builder, child);
+		}
+		g_variant_unref(child);
+	}
+	return g_variant_ref_sink(g_variant_builder_end(&builder));
+}
+
 static void
 vigil_cli_events_cb(VigilDBusDaemon1 *proxy, GVariant *events, gpointer user_data)
 {
 	VigilCli *self = VIGIL_CLI(user_data);
+	g_autoptr(GVariant) fresh = NULL;
 
-	/* batches that arrive before the GetRecentEvents() reply were sent before it, so their
-	 * events are already in that reply */
-	if (!self->recent_done)
+	/* until the backlog is shown, batches wait: their events may be in it */
+	if (!self->recent_done) {
+		g_ptr_array_add(self->pending, g_variant_ref(events));
 		return;
-	vigil_cli_print_events(self, events);
+	}
+	fresh = vigil_cli_take_new_events(self, events, FALSE);
+	vigil_cli_print_events(self, fresh);
 }
 
 static void
-vigil_cli_name_owner_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
+vigil_cli_show_pending(VigilCli *self)
 {
-	g_autofree gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(object));
-
-	if (owner == NULL)
-		g_printerr("vigilctl: %s\n", _("vigild stopped; waiting for it to come back"));
-	else
-		g_printerr("vigilctl: %s\n", _("vigild is back"));
+	self->recent_done = TRUE;
+	for (guint i = 0; i < self->pending->len; i++) {
+		/* an unnumbered batch sent before the backlog was sent is in it */
+		g_autoptr(GVariant) fresh =
+		    vigil_cli_take_new_events(self, g_ptr_array_index(self->pending, i), TRUE);
+		vigil_cli_print_events(self, fresh);
+	}
+	g_ptr_array_set_size(self->pending, 0);
 }
 
 static void
@@ -863,6 +898,7 @@ vigil_cli_get_recent_events_cb(GObject *source, GAsyncResult *res, gpointer user
 {
 	VigilCli *self = VIGIL_CLI(user_data);
 	g_autoptr(GVariant) events = NULL;
+	g_autoptr(GVariant) fresh = NULL;
 	g_autoptr(GError) error = NULL;
 
 	if (!vigil_dbus_daemon1_call_get_recent_events_finish(VIGIL_DBUS_DAEMON1(source),
@@ -876,8 +912,9 @@ vigil_cli_get_recent_events_cb(GObject *source, GAsyncResult *res, gpointer user
 		g_main_loop_quit(self->loop);
 		return;
 	}
-	vigil_cli_print_events(self, events);
-	self->recent_done = TRUE;
+	fresh = vigil_cli_take_new_events(self, events, FALSE);
+	vigil_cli_print_events(self, fresh);
+	vigil_cli_show_pending(self);
 }
 
 static gboolean
@@ -901,7 +938,57 @@ vigil_cli_subscribe_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 		if (self->loop_error == NULL)
 			self->loop_error = g_steal_pointer(&error);
 		g_main_loop_quit(self->loop);
+		return;
 	}
+
+	/* subscribed first, so every event after the backlog comes as a signal: no gap */
+	if (self->follow_recent) {
+		vigil_dbus_daemon1_call_get_recent_events(self->proxy,
+							  self->follow_max,
+							  self->cancellable,
+							  vigil_cli_get_recent_events_cb,
+							  self);
+		return;
+	}
+	/* no backlog asked for: what came before the subscription is not news */
+	g_ptr_array_set_size(self->pending, 0);
+	self->recent_done = TRUE;
+}
+
+static void
+vigil_cli_follow_start(VigilCli *self)
+{
+	if (self->cancellable != NULL)
+		g_cancellable_cancel(self->cancellable);
+	g_clear_object(&self->cancellable);
+	self->cancellable = g_cancellable_new();
+	self->recent_done = FALSE;
+	self->last_seq = 0;
+	g_ptr_array_set_size(self->pending, 0);
+	vigil_dbus_daemon1_call_subscribe(self->proxy,
+					  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0),
+					  self->cancellable,
+					  vigil_cli_subscribe_cb,
+					  self);
+}
+
+static void
+vigil_cli_name_owner_cb(GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+	VigilCli *self = VIGIL_CLI(user_data);
+	g_autofree gchar *owner = g_dbus_proxy_get_name_owner(G_DBUS_PROXY(object));
+
+	if (owner == NULL) {
+		g_printerr("vigilctl: %s\n", _("vigild stopped; waiting for it to come back"));
+		return;
+	}
+	g_printerr("vigilctl: %s\n", _("vigild is back"));
+
+	/* a new vigild numbers its events from 1 and knows nothing of our subscription; all it
+	 * has seen is new to us */
+	self->follow_recent = TRUE;
+	self->follow_max = 0;
+	vigil_cli_follow_start(self);
 }
 
 static gboolean
@@ -911,26 +998,14 @@ vigil_cli_follow_events(VigilCli *self, guint max, GError **error)
 	guint sigterm_id;
 
 	self->loop = g_main_loop_new(NULL, FALSE);
-	self->cancellable = g_cancellable_new();
+	self->follow_recent = max > 0;
+	self->follow_max = max;
 	g_signal_connect(self->proxy, "events", G_CALLBACK(vigil_cli_events_cb), self);
 	g_signal_connect(self->proxy,
 			 "notify::g-name-owner",
 			 G_CALLBACK(vigil_cli_name_owner_cb),
 			 self);
-	vigil_dbus_daemon1_call_subscribe(self->proxy,
-					  g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0),
-					  self->cancellable,
-					  vigil_cli_subscribe_cb,
-					  self);
-	if (max > 0 || self->opt_count < 0) {
-		vigil_dbus_daemon1_call_get_recent_events(self->proxy,
-							  max,
-							  self->cancellable,
-							  vigil_cli_get_recent_events_cb,
-							  self);
-	} else {
-		self->recent_done = TRUE;
-	}
+	vigil_cli_follow_start(self);
 	sigint_id = g_unix_signal_add(SIGINT, vigil_cli_quit_cb, self);
 	sigterm_id = g_unix_signal_add(SIGTERM, vigil_cli_quit_cb, self);
 	g_main_loop_run(self->loop);
@@ -1059,6 +1134,55 @@ vigil_cli_cmd_default_action(VigilCli *self, gchar **args, GError **error)
 }
 
 static gboolean
+vigil_cli_cmd_prompt_timeout(VigilCli *self, gchar **args, GError **error)
+{
+	g_autoptr(GVariant) value = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree gchar *text = NULL;
+	guint64 seconds = 0;
+
+	if (args[0] == NULL) {
+		value = vigil_cli_get_property(self, "PromptTimeout");
+		if (value == NULL || !g_variant_is_of_type(value, G_VARIANT_TYPE_UINT32)) {
+			g_set_error_literal(
+			    error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_FAILED,
+			    _("failed to get the prompt timeout: vigild did not say"));
+			return FALSE;
+		}
+		text = g_strdup_printf("%u\n", g_variant_get_uint32(value));
+		_vigil_cli_print(text);
+		return TRUE;
+	}
+	if (args[1] != NULL)
+		return _vigil_cli_usage_error(error,
+					      _("'prompt-timeout' takes at most one argument"));
+	if (!g_ascii_string_to_unsigned(args[0],
+					10,
+					VIGIL_CLI_PROMPT_TIMEOUT_MIN,
+					VIGIL_CLI_PROMPT_TIMEOUT_MAX,
+					&seconds,
+					NULL)) {
+		return _vigil_cli_usage_error(
+		    error,
+		    _("'%s' is not a prompt timeout: use %u to %u seconds"),
+		    args[0],
+		    (guint)VIGIL_CLI_PROMPT_TIMEOUT_MIN,
+		    (guint)VIGIL_CLI_PROMPT_TIMEOUT_MAX);
+	}
+	reply = _vigil_cli_call_write(self,
+				      "SetPromptTimeout",
+				      g_variant_new("(u)", (guint32)seconds),
+				      error);
+	if (reply == NULL) {
+		_vigil_cli_fixup_error(error, _("failed to set the prompt timeout"));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
 vigil_cli_cmd_top(VigilCli *self, gchar **args, GError **error)
 {
 	g_autoptr(VigilCliTop) top = NULL;
@@ -1162,6 +1286,13 @@ static const VigilCliCommand commands[] = {
      N_("failed to set the default action"),
      0,
      vigil_cli_cmd_default_action},
+    {"prompt-timeout",
+     N_("[SECONDS]"),
+     N_("Show how many seconds an agent has to answer a prompt, or set it: 1 to 3600"),
+     N_("failed to get the prompt timeout"),
+     N_("failed to set the prompt timeout"),
+     0,
+     vigil_cli_cmd_prompt_timeout},
     {"top",
      "",
      N_("Live view of connections by app, with rates (one snapshot when not on a terminal)"),
@@ -1686,6 +1817,7 @@ vigil_cli_finalize(GObject *object)
 	g_free(self->opt_format);
 	g_clear_error(&self->loop_error);
 	g_array_unref(self->event_widths);
+	g_ptr_array_unref(self->pending);
 
 	G_OBJECT_CLASS(vigil_cli_parent_class)->finalize(object);
 }
@@ -1703,6 +1835,7 @@ vigil_cli_init(VigilCli *self)
 {
 	self->opt_count = -1;
 	self->event_widths = g_array_new(FALSE, TRUE, sizeof(guint));
+	self->pending = g_ptr_array_new_with_free_func((GDestroyNotify)g_variant_unref);
 }
 
 VigilCli *

@@ -188,10 +188,15 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		}
 		self->default_action = tmp;
 	}
-	if (!config_get_uint(kf, "PromptTimeout", 3600, &value, &found, error))
+	if (!config_get_uint(kf,
+			     "PromptTimeout",
+			     VIGIL_CONFIG_PROMPT_TIMEOUT_MAX,
+			     &value,
+			     &found,
+			     error))
 		return FALSE;
 	if (found)
-		self->prompt_timeout = MAX(value, 1);
+		self->prompt_timeout = MAX(value, VIGIL_CONFIG_PROMPT_TIMEOUT_MIN);
 	if (!config_get_uint(kf, "QueueNum", G_MAXUINT16, &value, &found, error))
 		return FALSE;
 	if (found)

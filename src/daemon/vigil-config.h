@@ -11,6 +11,10 @@
 
 G_BEGIN_DECLS
 
+/* seconds an agent has to answer, in vigild.conf and through SetPromptTimeout() */
+#define VIGIL_CONFIG_PROMPT_TIMEOUT_MIN 1
+#define VIGIL_CONFIG_PROMPT_TIMEOUT_MAX 3600
+
 /* the settings of vigild.conf; data/vigild.conf documents every key */
 typedef struct {
 	VigilMode mode;

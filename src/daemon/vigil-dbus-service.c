@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include "vigil-config.h"
 #include "vigil-dbus-generated.h"
 #include "vigil-dbus-service.h"
 #include "vigil-error.h"
@@ -556,6 +557,47 @@ vigil_dbus_service_handle_set_default_action(VigilDBusDaemon1 *object,
 					   invocation,
 					   VIGIL_POLKIT_ACTION_SET_MODE,
 					   vigil_dbus_service_run_set_default_action);
+}
+
+/* the agent manager holds the timeout that counts; the property mirrors it */
+static void
+vigil_dbus_service_run_set_prompt_timeout(VigilDBusService *self,
+					  GDBusMethodInvocation *invocation,
+					  guint32 uid,
+					  gboolean all)
+{
+	GVariant *params = g_dbus_method_invocation_get_parameters(invocation);
+	guint32 seconds = 0;
+
+	g_variant_get(params, "(u)", &seconds);
+	if (seconds < VIGIL_CONFIG_PROMPT_TIMEOUT_MIN ||
+	    seconds > VIGIL_CONFIG_PROMPT_TIMEOUT_MAX) {
+		g_dbus_method_invocation_return_error(
+		    invocation,
+		    VIGIL_ERROR,
+		    VIGIL_ERROR_INVALID_ARGUMENT,
+		    "a prompt timeout of %u s is out of range: use %u to %u seconds",
+		    seconds,
+		    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MIN,
+		    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MAX);
+		return;
+	}
+	vigil_agent_manager_set_timeout(self->agents, seconds);
+	vigil_dbus_daemon1_set_prompt_timeout(self->skeleton, seconds);
+	g_message("prompt timeout is now %u s", seconds);
+	vigil_dbus_daemon1_complete_set_prompt_timeout(self->skeleton, invocation);
+}
+
+static gboolean
+vigil_dbus_service_handle_set_prompt_timeout(VigilDBusDaemon1 *object,
+					     GDBusMethodInvocation *invocation,
+					     guint seconds,
+					     gpointer user_data)
+{
+	return vigil_dbus_service_dispatch(VIGIL_DBUS_SERVICE(user_data),
+					   invocation,
+					   VIGIL_POLKIT_ACTION_SET_MODE,
+					   vigil_dbus_service_run_set_prompt_timeout);
 }
 
 typedef struct {
@@ -1112,6 +1154,10 @@ vigil_dbus_service_init(VigilDBusService *self)
 	g_signal_connect(self->skeleton,
 			 "handle-set-default-action",
 			 G_CALLBACK(vigil_dbus_service_handle_set_default_action),
+			 self);
+	g_signal_connect(self->skeleton,
+			 "handle-set-prompt-timeout",
+			 G_CALLBACK(vigil_dbus_service_handle_set_prompt_timeout),
 			 self);
 	g_signal_connect(self->skeleton,
 			 "handle-register-agent",

@@ -13,11 +13,19 @@
 #include "vigil-event.h"
 #include "vigil-json.h"
 
+/* clients use the numbers to tell a backlog and a stream apart; they start again at 1 when
+ * vigild does */
+static guint64 vigil_event_last_seq = 0;
+G_LOCK_DEFINE_STATIC(vigil_event_last_seq);
+
 VigilEvent *
 vigil_event_new(void)
 {
 	VigilEvent *self = g_new0(VigilEvent, 1);
 	self->ref_count = 1;
+	G_LOCK(vigil_event_last_seq);
+	self->seq = ++vigil_event_last_seq;
+	G_UNLOCK(vigil_event_last_seq);
 	return self;
 }
 
@@ -137,6 +145,9 @@ vigil_event_append_json(VigilEvent *self, GString *str)
 	vigil_json_append_string(str, self->app_id);
 	append_key(str, "unit");
 	vigil_json_append_string(str, self->unit);
+	/* last, so that the keys of design.md keep their places */
+	append_key(str, "seq");
+	g_string_append_printf(str, "%" G_GUINT64_FORMAT, self->seq);
 	g_string_append_c(str, '}');
 }
 
@@ -201,6 +212,7 @@ vigil_event_to_variant(VigilEvent *self)
 	variant_add_string(&builder, "user", self->user);
 	variant_add_string(&builder, "app-id", self->app_id);
 	variant_add_string(&builder, "unit", self->unit);
+	g_variant_builder_add(&builder, "{sv}", "seq", g_variant_new_uint64(self->seq));
 	return g_variant_builder_end(&builder);
 }
 

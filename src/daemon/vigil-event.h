@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 /* one verdict, as `vigilctl events --json` prints it; NULL strings and unknown numbers are
  * written as JSON null */
 typedef struct {
+	guint64 seq; /* 1 for the first event of this vigild, then one more for each */
 	gint64 time_us;
 	VigilAction verdict;
 	VigilReason reason;

@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, 'vigild_template.py')
 VIGILCTL = os.environ.get('VIGILCTL', 'vigilctl')
 MAIN_IFACE = 'io.github.vigilfw.Daemon1'
+MAIN_OBJ = '/io/github/vigilfw/Daemon1'
 TEST_IFACE = 'io.github.vigilfw.Test'
 
 # design.md, "Data flow" step 9, on one line
@@ -39,9 +40,11 @@ DESIGN_EVENT = (
     '"dst":"198.18.0.2","dport":7000,"host":"example.org","iface":"eth0",'
     '"pid":15646,"exe":"/usr/bin/curl","cmdline":"curl https://example.org","uid":1000,'
     '"user":"ana","app_id":null,"unit":"app-gnome-org.gnome.Console-1234.scope"}')
+# the same with its number, which comes last so that the design's keys keep their places
+DESIGN_EVENT_SEQ = DESIGN_EVENT[:-1] + ',"seq":1}'
 EVENT_KEYS = ['time', 'verdict', 'reason', 'rule', 'direction', 'proto', 'family', 'src',
               'sport', 'dst', 'dport', 'host', 'iface', 'pid', 'exe', 'cmdline', 'uid', 'user',
-              'app_id', 'unit']
+              'app_id', 'unit', 'seq']
 
 
 def vardict(**kw):
@@ -266,7 +269,7 @@ sshd                  700  root  tcp    198.18.0.1:22     <-  198.18.0.9:51000  
         self.assertEqual(err, '')
         lines = out.splitlines()
         self.assertEqual(len(lines), 3)
-        self.assertEqual(lines[0], DESIGN_EVENT)
+        self.assertEqual(lines[0], DESIGN_EVENT_SEQ)
         for line in lines:
             self.assertEqual(list(json.loads(line)), EVENT_KEYS)
         # unknown values are null, not left out
@@ -274,7 +277,7 @@ sshd                  700  root  tcp    198.18.0.1:22     <-  198.18.0.9:51000  
             '{"time":"2026-11-22T07:32:19.000Z","verdict":"deny","reason":"default","rule":null,'
             '"direction":"out","proto":"udp","family":6,"src":"fd00::1","sport":5353,'
             '"dst":"fd00::53","dport":53,"host":null,"iface":null,"pid":null,"exe":null,'
-            '"cmdline":null,"uid":null,"user":null,"app_id":null,"unit":null}'))
+            '"cmdline":null,"uid":null,"user":null,"app_id":null,"unit":null,"seq":2}'))
         third = json.loads(lines[2])
         self.assertEqual(third['app_id'], 'org.example.App')
         self.assertEqual(third['cmdline'], 'app --title "a\tb"\n')
@@ -297,16 +300,25 @@ TIME                 VERDICT  REASON   DIR  PROTO  APP                PID  USER 
 2026-11-22 07:32:20  reject   prompt   in   tcp    org.example.App   5000  ana   198.18.0.9:51000 -> :8080  -
 ''')
 
-    def batch(self):
-        return [dbus.Array([
-            vardict(time='2026-11-22T08:00:00.000Z', verdict='deny', reason='mode',
-                    direction='out', proto='tcp', family=dbus.UInt32(4), src='198.18.0.1',
-                    sport=dbus.UInt16(40001), dst='198.18.0.3', dport=dbus.UInt16(25),
-                    pid=dbus.UInt32(77), exe='/usr/bin/nc', uid=dbus.UInt32(1000), user='ana'),
-            vardict(time='2026-11-22T08:00:01.000Z', verdict='allow', reason='timeout',
-                    direction='out', proto='icmp', family=dbus.UInt32(4), src='198.18.0.1',
-                    dst='198.18.0.4', app_id='org.example.Ping'),
-        ], signature='a{sv}')]
+    def event(self, seq):
+        """A numbered event after the mock's three: even ones from nc, odd ones from ping."""
+        second = 8 * 3600 + seq - 4
+        time_text = f'2026-11-22T{second // 3600:02}:{second // 60 % 60:02}:{second % 60:02}.000Z'
+        if seq % 2 == 0:
+            return vardict(time=time_text, verdict='deny', reason='mode', direction='out',
+                           proto='tcp', family=dbus.UInt32(4), src='198.18.0.1',
+                           sport=dbus.UInt16(40001), dst='198.18.0.3', dport=dbus.UInt16(25),
+                           pid=dbus.UInt32(77), exe='/usr/bin/nc', uid=dbus.UInt32(1000),
+                           user='ana', seq=dbus.UInt64(seq))
+        return vardict(time=time_text, verdict='allow', reason='timeout', direction='out',
+                       proto='icmp', family=dbus.UInt32(4), src='198.18.0.1', dst='198.18.0.4',
+                       app_id='org.example.Ping', seq=dbus.UInt64(seq))
+
+    def events(self, *seqs):
+        return dbus.Array([self.event(seq) for seq in seqs], signature='a{sv}')
+
+    def batch(self, *seqs):
+        return [self.events(*(seqs or (4, 5)))]
 
     def follow(self, *args):
         argv = [VIGILCTL, '--address', self.address, 'events', '--follow'] + list(args)
@@ -326,7 +338,7 @@ TIME                 VERDICT  REASON   DIR  PROTO  APP                PID  USER 
             '"direction":"out","proto":"tcp","family":4,"src":"198.18.0.1","sport":40001,'
             '"dst":"198.18.0.3","dport":25,"host":null,"iface":null,"pid":77,'
             '"exe":"/usr/bin/nc","cmdline":null,"uid":1000,"user":"ana","app_id":null,'
-            '"unit":null}\n'))
+            '"unit":null,"seq":4}\n'))
         self.assertEqual(json.loads(second)['app_id'], 'org.example.Ping')
         self.assertIsNone(json.loads(second)['sport'])
         p.send_signal(signal.SIGINT)
@@ -364,6 +376,59 @@ TIME                 VERDICT  REASON   DIR  PROTO  APP                PID  USER 
         self.assertEqual(self.calls('GetRecentEvents'), [])
         p.send_signal(signal.SIGINT)
         self.assertEqual(p.wait(timeout=10), 0)
+
+    def read_seqs(self, reader, n):
+        return [json.loads(reader.readline())['seq'] for _ in range(n)]
+
+    def test_events_follow_no_duplicates(self):
+        # events 4 and 5 happen while vigilctl asks for the backlog: they are in it, and the
+        # batch that carries them goes out before the reply
+        self.obj.AddEvents(self.events(4, 5), dbus_interface=TEST_IFACE)
+        p, reader = self.follow('--json', '-n', '2')
+        self.assertEqual(self.read_seqs(reader, 2), [4, 5])
+        # a batch sent after the reply may still carry an event of the backlog
+        self.mock.EmitSignal(MAIN_IFACE, 'Events', 'aa{sv}', self.batch(5, 6, 7))
+        self.mock.EmitSignal(MAIN_IFACE, 'Events', 'aa{sv}', self.batch(8))
+        self.assertEqual(self.read_seqs(reader, 3), [6, 7, 8])
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(p.stdout.read(), b'')
+        self.assertEqual(self.calls('GetRecentEvents'), [[2]])
+
+    def test_events_follow_subscribes_before_the_backlog(self):
+        # the backlog is asked for once the subscription holds, so nothing falls between them
+        p, reader = self.follow('--json', '-n', '1')
+        self.assertEqual(self.read_seqs(reader, 1), [3])
+        self.assertEqual([name for _, name, _ in self.mock.GetCalls()
+                          if name in ('Subscribe', 'GetRecentEvents')],
+                         ['Subscribe', 'GetRecentEvents'])
+        self.assertEqual(self.obj.GetRecentBeforeSubscribed(dbus_interface=TEST_IFACE), 0)
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=10), 0)
+
+    def test_events_follow_daemon_restart(self):
+        p, reader = self.follow('--json', '-n', '1')
+        self.assertEqual(self.read_seqs(reader, 1), [3])
+        self.mock.EmitSignal(MAIN_IFACE, 'Events', 'aa{sv}', self.batch(4, 5))
+        self.assertEqual(self.read_seqs(reader, 2), [4, 5])
+        self.stop_mock()
+        # like vigild, the new mock takes the name only once its methods are there
+        self.p_mock = self.spawn_server('io.github.vigilfw.Test.Restarted', MAIN_OBJ, MAIN_IFACE,
+                                        system_bus=True, stdout=subprocess.DEVNULL)
+        self.obj = self.dbus_con.get_object('io.github.vigilfw.Test.Restarted', MAIN_OBJ)
+        self.mock = dbus.Interface(self.obj, dbusmock.MOCK_IFACE)
+        self.mock.AddTemplate(TEMPLATE, {'now': dbus.Int64(self.now), 'own-name': True})
+        # the new vigild numbers from 1 again: all it has is shown, then what it sends
+        self.assertEqual(self.read_seqs(reader, 3), [1, 2, 3])
+        self.assertEqual(self.calls('GetRecentEvents'), [[0]])
+        self.assertEqual(len(self.calls('Subscribe')), 1)
+        self.mock.EmitSignal(MAIN_IFACE, 'Events', 'aa{sv}', self.batch(3, 4))
+        self.assertEqual(self.read_seqs(reader, 1), [4])
+        p.send_signal(signal.SIGINT)
+        self.assertEqual(p.wait(timeout=10), 0)
+        self.assertEqual(p.stderr.read().decode(),
+                         'vigilctl: vigild stopped; waiting for it to come back\n'
+                         'vigilctl: vigild is back\n')
 
     #
     # rules
@@ -531,6 +596,39 @@ TIME                 VERDICT  REASON   DIR  PROTO  APP                PID  USER 
         self.assertEqual(err, "vigilctl: unknown action 'none': use allow, deny or reject\n")
         self.assertEqual(self.auth_flags(), [('SetDefaultAction', True)])
 
+    def test_prompt_timeout(self):
+        self.assertEqual(self.ctl('prompt-timeout'), ('30\n', ''))
+        self.assertEqual(self.ctl('prompt-timeout', '90'), ('', ''))
+        self.assertEqual(self.ctl('prompt-timeout'), ('90\n', ''))
+        self.assertEqual(self.ctl('prompt-timeout', '3600'), ('', ''))
+        self.assertEqual(self.calls('SetPromptTimeout'), [[90], [3600]])
+        self.assertIsInstance(self.calls('SetPromptTimeout')[0][0], dbus.UInt32)
+        for bad in ('0', '3601', 'soon', '1.5', '', '99999999999999999999'):
+            with self.subTest(bad=bad):
+                _, err = self.ctl('prompt-timeout', bad, rc=2)
+                self.assertEqual(err, f"vigilctl: '{bad}' is not a prompt timeout: use 1 to "
+                                      '3600 seconds\n')
+        _, err = self.ctl('prompt-timeout', '10', '20', rc=2)
+        self.assertEqual(err, "vigilctl: 'prompt-timeout' takes at most one argument\n")
+        self.assertEqual(len(self.calls('SetPromptTimeout')), 2)
+        self.assertEqual(self.auth_flags(), [('SetPromptTimeout', True)] * 2)
+
+    def test_prompt_timeout_refused(self):
+        self.mock.AddMethod(MAIN_IFACE, 'SetPromptTimeout', 'u', '',
+                            'raise dbus.exceptions.DBusException("polkit said no", '
+                            'name="io.github.vigilfw.Error.NotAuthorized")')
+        out, err = self.ctl('prompt-timeout', '5', rc=1)
+        self.assertEqual(out, '')
+        self.assertEqual(err, 'vigilctl: failed to set the prompt timeout: not authorized: ask '
+                              'an administrator, or run as root\n')
+        self.mock.AddMethod(MAIN_IFACE, 'SetPromptTimeout', 'u', '',
+                            'raise dbus.exceptions.DBusException("a prompt timeout of 5 s is '
+                            'out of range", name="io.github.vigilfw.Error.InvalidArgument")')
+        _, err = self.ctl('prompt-timeout', '5', rc=1)
+        self.assertEqual(err, 'vigilctl: failed to set the prompt timeout: invalid argument: '
+                              'a prompt timeout of 5 s is out of range\n')
+        self.assertEqual(self.ctl('prompt-timeout'), ('30\n', ''))
+
     def test_mode_not_authorized(self):
         self.mock.AddMethod(MAIN_IFACE, 'SetMode', 's', '',
                             'raise dbus.exceptions.DBusException("polkit said no", '
@@ -626,6 +724,9 @@ unknown                    -         1      -          -         -       0 B    
         self.assertEqual(err, 'vigilctl: failed to list connections: vigild is not running\n')
         _, err = self.ctl('mode', 'deny', rc=1)
         self.assertEqual(err, 'vigilctl: failed to set the mode: vigild is not running\n')
+        _, err = self.ctl('prompt-timeout', rc=1)
+        self.assertEqual(err, 'vigilctl: failed to get the prompt timeout: vigild is not '
+                              'running\n')
         _, err = self.ctl('top', rc=1)
         self.assertEqual(err, 'vigilctl: failed to get connections: vigild is not running\n')
 
@@ -665,7 +766,7 @@ unknown                    -         1      -          -         -       0 B    
     def test_help(self):
         out, _ = self.ctl('--help', address=False)
         for command in ('status', 'connections', 'events', 'rules add ACTION', 'mode [MODE]',
-                        'default-action [ACTION]', 'top'):
+                        'default-action [ACTION]', 'prompt-timeout [SECONDS]', 'top'):
             self.assertIn(f'  {command} ', out)
         out, _ = self.ctl('rules', 'add', '--help', address=False)
         self.assertIn('vigilctl [OPTION…] rules add ACTION', out)

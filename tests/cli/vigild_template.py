@@ -5,8 +5,12 @@
 It serves canned data (connections with and without host names, events, rules, apps,
 interfaces) so that vigilctl's output can be checked exactly. Parameters:
   now: unix seconds the fixture times are relative to (default: the current time)
+  own-name: take io.github.vigilfw.Daemon1 once everything is in place, as vigild does (for
+            a mock spawned under another name to stand in for a restarted vigild)
 Write methods record whether the caller allowed interactive authorization; the test reads
-that back with io.github.vigilfw.Test.GetAuthFlags().
+that back with io.github.vigilfw.Test.GetAuthFlags(). io.github.vigilfw.Test.AddEvents() adds
+events to the recent ones and has the next GetRecentEvents() send them as an Events batch
+just before its reply, as vigild does when a batch goes out while the call is served.
 """
 
 import json
@@ -14,6 +18,10 @@ import time
 
 import dbus
 import dbus.service
+from gi.repository import GLib
+
+# vigild answers Subscribe() only after asking polkit who the caller is
+SUBSCRIBE_DELAY_MS = 200
 
 BUS_NAME = 'io.github.vigilfw.Daemon1'
 MAIN_OBJ = '/io/github/vigilfw/Daemon1'
@@ -108,18 +116,19 @@ def fixture_events():
                 sport=dbus.UInt16(35670), dst='198.18.0.2', dport=dbus.UInt16(7000),
                 host='example.org', iface='eth0', pid=dbus.UInt32(15646), exe='/usr/bin/curl',
                 cmdline='curl https://example.org', uid=dbus.UInt32(1000), user='ana',
-                unit='app-gnome-org.gnome.Console-1234.scope'),
+                unit='app-gnome-org.gnome.Console-1234.scope', seq=dbus.UInt64(1)),
         # nothing known about the process: nulls
         vardict(time='2026-11-22T07:32:19.000Z', verdict='deny', reason='default',
                 direction='out', proto='udp', family=dbus.UInt32(6), src='fd00::1',
-                sport=dbus.UInt16(5353), dst='fd00::53', dport=dbus.UInt16(53)),
+                sport=dbus.UInt16(5353), dst='fd00::53', dport=dbus.UInt16(53),
+                seq=dbus.UInt64(2)),
         # inbound, a Flatpak app, a command line that needs escaping
         vardict(time='2026-11-22T07:32:20.500Z', verdict='reject', reason='prompt',
                 direction='in', proto='tcp', family=dbus.UInt32(4), src='198.18.0.9',
                 sport=dbus.UInt16(51000), dst='198.18.0.1', dport=dbus.UInt16(8080),
                 iface='eth0', pid=dbus.UInt32(5000), exe='/app/bin/app',
                 cmdline='app --title "a\tb"\n', uid=dbus.UInt32(1000), user='ana',
-                app_id='org.example.App'),
+                app_id='org.example.App', seq=dbus.UInt64(3)),
     ]
 
 
@@ -147,6 +156,10 @@ def load(mock, parameters):
     mock.rules = fixture_rules(now)
     mock.next_id = 1
     mock.auth_flags = []
+    mock.events = fixture_events()
+    mock.events_before_recent = []
+    mock.subscribed = False
+    mock.recent_before_subscribed = 0
     stats = vardict(queued=dbus.UInt64(1234), allowed=dbus.UInt64(1200),
                     denied=dbus.UInt64(30), rejected=dbus.UInt64(4),
                     prompts=dbus.UInt64(10), prompt_timeouts=dbus.UInt64(2),
@@ -190,15 +203,22 @@ def load(mock, parameters):
         'Connectivity': connectivity,
         'Stats': stats,
     }, signature='sv'))
+    if parameters.get('own-name', False):
+        mock.own_name = dbus.service.BusName(BUS_NAME, mock.connection, do_not_queue=True)
 
 
 def record_auth(self, method, message):
     self.auth_flags.append((method, bool(message.get_allow_interactive_authorization())))
 
 
-@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='')
-def Subscribe(self, options):
-    self.subscribed = True
+@dbus.service.method(MAIN_IFACE, in_signature='a{sv}', out_signature='',
+                     async_callbacks=('reply', 'reply_error'))
+def Subscribe(self, options, reply, reply_error):
+    def done():
+        self.subscribed = True
+        reply()
+        return GLib.SOURCE_REMOVE
+    GLib.timeout_add(SUBSCRIBE_DELAY_MS, done)
 
 
 @dbus.service.method(MAIN_IFACE, in_signature='', out_signature='')
@@ -229,7 +249,14 @@ def GetApps(self):
 
 @dbus.service.method(MAIN_IFACE, in_signature='u', out_signature='aa{sv}')
 def GetRecentEvents(self, maximum):
-    events = fixture_events()
+    # a backlog taken before the subscription holds leaves a gap before the first batch
+    if not self.subscribed:
+        self.recent_before_subscribed += 1
+    if self.events_before_recent:
+        self.EmitSignal(MAIN_IFACE, 'Events', 'aa{sv}',
+                        [dbus.Array(self.events_before_recent, signature='a{sv}')])
+        self.events_before_recent = []
+    events = list(self.events)
     if maximum > 0:
         events = events[-maximum:]
     return dbus.Array(events, signature='a{sv}')
@@ -333,6 +360,16 @@ def SetDefaultAction(self, action, dbus_message=None):
     self.UpdateProperties(MAIN_IFACE, {'DefaultAction': dbus.String(action)})
 
 
+@dbus.service.method(MAIN_IFACE, in_signature='u', out_signature='',
+                     message_keyword='dbus_message')
+def SetPromptTimeout(self, seconds, dbus_message=None):
+    record_auth(self, 'SetPromptTimeout', dbus_message)
+    if not 1 <= seconds <= 3600:
+        raise error('InvalidArgument',
+                    f'a prompt timeout of {seconds} s is out of range: use 1 to 3600 seconds')
+    self.UpdateProperties(MAIN_IFACE, {'PromptTimeout': dbus.UInt32(seconds)})
+
+
 @dbus.service.method(MAIN_IFACE, in_signature='o', out_signature='')
 def RegisterAgent(self, path):
     pass
@@ -346,6 +383,17 @@ def UnregisterAgent(self, path):
 @dbus.service.method(MAIN_IFACE, in_signature='s', out_signature='')
 def CheckConnectivity(self, interface):
     pass
+
+
+@dbus.service.method(TEST_IFACE, in_signature='aa{sv}', out_signature='')
+def AddEvents(self, events):
+    self.events.extend(events)
+    self.events_before_recent.extend(events)
+
+
+@dbus.service.method(TEST_IFACE, in_signature='', out_signature='u')
+def GetRecentBeforeSubscribed(self):
+    return dbus.UInt32(self.recent_before_subscribed)
 
 
 @dbus.service.method(TEST_IFACE, in_signature='', out_signature='a(sb)')

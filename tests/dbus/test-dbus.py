@@ -98,7 +98,7 @@ class Bus:
             'polkitd', {}, stdout=subprocess.DEVNULL)
 
     def allow(self, *actions):
-        self.polkit_obj.SetAllowed(list(actions))
+        self.polkit_obj.SetAllowed(list(actions), signature='as')
 
     def connect(self, uid=None):
         return Gio.DBusConnection.new_for_address_sync(
@@ -229,6 +229,26 @@ class DBusTest(unittest.TestCase):
 
     def rules(self):
         return self.call('GetRules', ({},), '(a{sv})')['ok'][0]
+
+    def properties(self):
+        return self.bus.connect().call_sync(NAME, OBJ, 'org.freedesktop.DBus.Properties',
+                                            'GetAll', GLib.Variant('(s)', (NAME,)), None, 0,
+                                            5000, None).unpack()[0]
+
+    def listen(self, conn, interface, member):
+        """Collects the arguments of a signal from vigild, read with wait_for()."""
+        seen = []
+        conn.signal_subscribe(NAME, interface, member, OBJ, None, Gio.DBusSignalFlags.NONE,
+                              lambda *a: seen.append(a[5].unpack()))
+        return seen
+
+    def wait_for(self, predicate, timeout=10.0):
+        context = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.assertLess(time.monotonic(), deadline, 'timed out')
+            context.iteration(False)
+            time.sleep(0.01)
 
     # the prompt round trip, every action, lifetime and scope
 
@@ -427,6 +447,103 @@ class DBusTest(unittest.TestCase):
         # root passes without polkit
         self.assertIn('ok', self.call('RemoveRule', (rid,), '(s)'))
         self.assertIn('ok', self.call('SetMode', ('monitor',), '(s)'))
+
+    def test_set_prompt_timeout(self):
+        self.start_daemon(default_action='reject', timeout=20)
+        conn = self.bus.connect()
+        changed = self.listen(conn, 'org.freedesktop.DBus.Properties', 'PropertiesChanged')
+        self.assertEqual(self.properties()['PromptTimeout'], 20)
+        self.assertIn('ok', self.call('SetPromptTimeout', (1,), '(u)'))
+        self.wait_for(lambda: any(args[1].get('PromptTimeout') == 1 for args in changed))
+        self.assertEqual(self.properties()['PromptTimeout'], 1)
+        # the next question gets the new deadline: a hung agent costs 1 s, not 20
+        agent = self.start_agent({'action': 'allow'}, extra=['--hang'])
+        start = time.monotonic()
+        res = self.net.connect('tcp', SERVER4, timeout=10.0)
+        self.assertEqual(res['errno'], 'ECONNREFUSED', res)
+        self.assertLess(time.monotonic() - start, 4)
+        ev = self.daemon.wait_event(proto='tcp')
+        self.assertEqual((ev['verdict'], ev['reason']), ('reject', 'timeout'))
+        self.assertEqual(len(self.requests(agent)), 1)
+        # out of range: refused with the reason, nothing changes
+        for seconds in (0, 3601, 0xffffffff):
+            r = self.call('SetPromptTimeout', (seconds,), '(u)')
+            self.assertEqual(r['error'], 'io.github.vigilfw.Error.InvalidArgument', r)
+            self.assertIn(f'a prompt timeout of {seconds} s is out of range: use 1 to 3600 '
+                          'seconds', r['message'])
+        self.assertIn('ok', self.call('SetPromptTimeout', (3600,), '(u)'))
+        self.assertEqual(self.properties()['PromptTimeout'], 3600)
+
+    def test_set_prompt_timeout_needs_polkit(self):
+        self.start_daemon(timeout=5)
+        r = self.call('SetPromptTimeout', [60], '(u)', uid=USER_A)
+        self.assertEqual(r.get('error'), 'io.github.vigilfw.Error.NotAuthorized', r)
+        # managing rules is not enough: the timeout goes with the mode
+        self.bus.allow('io.github.vigilfw.manage-rules')
+        r = self.call('SetPromptTimeout', [60], '(u)', uid=USER_A)
+        self.assertEqual(r.get('error'), 'io.github.vigilfw.Error.NotAuthorized', r)
+        self.assertEqual(self.properties()['PromptTimeout'], 5)
+        self.bus.allow('io.github.vigilfw.set-mode')
+        r = self.call('SetPromptTimeout', [60], '(u)', uid=USER_A)
+        self.assertIn('ok', r, r)
+        self.assertEqual(self.properties()['PromptTimeout'], 60)
+        # vigilctl as that user, and as root without polkit
+        ctl = [VIGILCTL, '--address', self.bus.address]
+        r = subprocess.run(as_user(USER_A, *ctl, 'prompt-timeout', '45'), capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (0, ''))
+        self.bus.allow()
+        r = subprocess.run(as_user(USER_A, *ctl, 'prompt-timeout', '50'), capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('not authorized', r.stderr)
+        r = subprocess.run(ctl + ['prompt-timeout', '15'], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual((r.returncode, r.stderr), (0, ''))
+        r = subprocess.run(ctl + ['prompt-timeout'], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout, '15\n')
+
+    def test_event_seq(self):
+        self.start_daemon(mode='allow')
+        conn = self.bus.connect()
+        batches = self.listen(conn, NAME, 'Events')
+        conn.call_sync(NAME, OBJ, NAME, 'Subscribe', GLib.Variant('(a{sv})', ({},)), None, 0,
+                       5000, None)
+        for proto, addr in [('tcp', SERVER4), ('udp', SERVER6), ('tcp', SERVER6),
+                            ('udp', SERVER4)]:
+            self.net.connect(proto, addr, timeout=1.0)
+        self.wait_for(lambda: sum(len(b[0]) for b in batches) >= 4)
+        signalled = [e for b in batches for e in b[0]]
+        seqs = [e['seq'] for e in signalled]
+        self.assertTrue(all(a < b for a, b in zip(seqs, seqs[1:])), seqs)
+        # root sees every event: numbered 1, 2, 3... in GetRecentEvents() as in Events
+        recent = self.call('GetRecentEvents', (0,), '(u)')['ok'][0]
+        self.assertEqual([e['seq'] for e in recent], list(range(1, len(recent) + 1)))
+        by_seq = {e['seq']: e for e in recent}
+        for e in signalled:
+            self.assertEqual(by_seq[e['seq']], e)
+        # the journal-less JSON line carries the same number, last
+        printed = self.daemon.wait_event(proto='udp', dst=SERVER4)
+        self.assertEqual(list(printed)[-1], 'seq')
+        match = [e for e in recent if e.get('dst') == SERVER4 and e['proto'] == 'udp']
+        self.assertEqual(printed['seq'], match[-1]['seq'])
+        # vigilctl events --follow: the backlog, then what comes, each once, none missing
+        follow = subprocess.Popen([VIGILCTL, '--address', self.bus.address, 'events',
+                                   '--follow', '--json', '-n', '2'], stdout=subprocess.PIPE,
+                                  text=True)
+        self.addCleanup(follow.wait)
+        self.addCleanup(follow.kill)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(json.loads(l)) for l in follow.stdout],
+                         daemon=True).start()
+        shown = [lines.get(timeout=10)['seq'] for _ in range(2)]
+        self.assertEqual(shown, [len(recent) - 1, len(recent)])
+        for _ in range(3):
+            self.net.connect('tcp', SERVER4, timeout=1.0)
+        shown += [lines.get(timeout=10)['seq'] for _ in range(3)]
+        self.assertEqual(shown, list(range(len(recent) - 1, len(recent) + 4)))
+        time.sleep(0.5)
+        self.assertTrue(lines.empty())
 
     def test_rules_api(self):
         self.start_daemon()

@@ -199,7 +199,7 @@ class EnforceTest(unittest.TestCase):
         self.assertEqual(list(ev.keys()), [
             'time', 'verdict', 'reason', 'rule', 'direction', 'proto', 'family', 'src',
             'sport', 'dst', 'dport', 'host', 'iface', 'pid', 'exe', 'cmdline', 'uid', 'user',
-            'app_id', 'unit'])
+            'app_id', 'unit', 'seq'])
         self.assertRegex(ev['time'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$')
         self.assertEqual(ev['src'], CLIENT4)
         self.assertEqual(ev['user'], 'root')
