@@ -31,17 +31,26 @@
  * breaks exact ties. Once, process and time-limited rules follow the same order.
  *
  * The index: rules are grouped by who they name (a bucket per exe, app id and unit, and
- * one for any app), so a query looks in at most four buckets. In a bucket a rule sits in
- * the list of its destination (an exact host, a domain, a masked prefix, or any) and port
- * (an exact port; each block of 1024 ports a range overlaps; or any port). Buckets and
- * lists live in two open-addressing hash tables keyed by 64-bit hashes, checked against
- * the real key on a hit. A query hashes its host once, right to left, which gives the hash
- * of every label suffix for the `*.domain` probes, and masks its address once per prefix
- * length present in the bucket. Each bucket counts what kinds of lists it holds, the label
+ * one for any app), so a query looks in at most four buckets, found in an open-addressing
+ * table keyed by 64-bit hashes and checked against the name. A bucket is one allocation, so
+ * that a lookup that starts from cold caches pays for few dependent misses: the table cell,
+ * then the block (the lookup hashes the app's names first and prefetches the blocks while it
+ * hashes the host). What a lookup needs to rank and test a rule is kept in a 32-byte item
+ * (score, destination hash or masked address, ports, protocol, direction, user), so the
+ * rule's own entry is only read for the rare checks (lifetime, digest) and exact ties.
+ *
+ * A bucket of up to VIGIL_RULE_FLAT_MAX rules (the usual case: an app has a few rules) is
+ * flat: its items sorted best first, then the destinations' names, and a lookup scans it
+ * in order, so the first item that matches is the bucket's best. A larger bucket (often the
+ * one for any app) is hashed: a rule sits in the list of its destination (an exact host, a
+ * domain, a masked prefix, or any) and port (an exact port; each block of 1024 ports a range
+ * overlaps; or any port), in one table of lists keyed by 64-bit hashes and checked against
+ * the real key. A query hashes its host once, right to left, which gives the hash of every
+ * label suffix for the `*.domain` tests, and masks its address once per prefix length
+ * present in the bucket. A hashed bucket counts what kinds of lists it holds, the label
  * counts of its domains and its prefix lengths, and keeps a small Bloom filter of its list
- * keys, so a query only probes the table for lists that likely exist. Lists hold a copy
- * of what ranks and tests most rules, sorted best first: the first rule that matches is
- * the best of its list, and a list whose first rule cannot beat the best so far is
+ * keys in its block, so a query only probes the table for lists that likely exist. Lists
+ * are sorted best first too: a list whose first rule cannot beat the best so far is
  * skipped; probes are made most specific first, so once a match is found whole tiers are
  * skipped. Disabled rules are not indexed. A lookup does not allocate.
  *
@@ -99,18 +108,20 @@ typedef enum {
 /* a destination as the index sees it */
 typedef struct {
 	guint64 hash;
+	guint64 name_hash; /* of a host or domain, as vigil_rule_hash_name() */
 	guint8 kind;
 	guint8 family;
 	guint8 prefix;
-	guint8 labels;
-	guint64 hi; /* the masked address, big-endian words; IPv4 in the top of @hi */
+	guint8 labels; /* of a domain, up to 255 */
+	guint64 hi;    /* the masked address, big-endian words; IPv4 in the top of @hi */
 	guint64 lo;
 	const gchar *name; /* host or domain without the "*." */
 } VigilRuleDest;
 
 typedef struct _VigilRuleBucket VigilRuleBucket;
 
-/* a lookup reads only the first cache line of an entry: what the rare checks need */
+/* what the rare checks and the exact ties need, read only for a candidate that passed the
+ * tests its item answers */
 typedef struct {
 	VigilRule *rule;
 	gint64 expires;
@@ -124,51 +135,71 @@ typedef struct {
 	guint8 has_port;
 	guint8 protocol;
 	guint8 direction;
+	guint8 who_kind;
+	gboolean indexed;
 	guint16 port_min;
 	guint16 port_max;
 	guint64 score;
 	gint64 created;
 	gchar *id;
-	VigilRuleBucket *bucket; /* NULL when not indexed */
-	VigilRuleDest dest;	 /* name owned */
-	GList link;		 /* in VigilRuleSet.order */
+	guint64 who_key;
+	gchar *who_name;    /* NULL for any app */
+	VigilRuleDest dest; /* name owned */
+	GList link;	    /* in VigilRuleSet.order */
 } VigilRuleEntry;
 
-/* what a list keeps of a rule: enough to rank it and to test most rules without reading
- * the entry; @checks says which tests need it */
+/* what a bucket or a list keeps of a rule to rank it and test it without reading anything
+ * else: 32 bytes, two to a cache line. @checks says which tests need more than the item. */
 #define VIGIL_RULE_CHECK_USER	  (1 << 0)
 #define VIGIL_RULE_CHECK_SHA256	  (1 << 1)
 #define VIGIL_RULE_CHECK_LIFETIME (1 << 2)
 
 typedef struct {
 	guint64 score;
-	gint64 created;
-	VigilRule *rule;
-	VigilRuleEntry *entry;
+	guint64 dest;	  /* host, domain: the hash of the name; prefix: the high masked word */
 	guint16 port_min; /* 0-65535 for any port */
 	guint16 port_max;
 	guint8 protocol;
 	guint8 direction;
 	guint8 checks;
+	guint8 dest_kind;
+	guint8 dest_len; /* labels of a domain, length of a prefix */
+	guint8 family;	 /* of a prefix */
+	guint16 pool;	 /* in a flat bucket: where the name (or the low masked word) is */
+	guint32 uid;	 /* with VIGIL_RULE_CHECK_USER */
 } VigilRuleItem;
 
+G_STATIC_ASSERT(sizeof(VigilRuleItem) == 32);
+
+/* what is only read for the winner and for exact ties, in an array beside the items */
+typedef struct {
+	VigilRule *rule;
+	VigilRuleEntry *entry;
+} VigilRuleRef;
+
 /* the rules of one bucket, destination and port key, best first: the header, the name of
- * the destination, then the items */
+ * the destination, the items, then their refs */
 typedef struct {
 	guint64 key;
-	VigilRuleBucket *bucket;
 	VigilRuleDest dest;
+	guint32 bucket_serial;
 	guint32 port_key;
 	guint len;
 	guint alloc;
 	guint items_offset;
-	guint bucket_index; /* in VigilRuleBucket.lists */
+	guint bucket_index; /* in VigilRuleHashed.lists */
 } VigilRuleList;
 
 static inline VigilRuleItem *
 vigil_rule_list_items(const VigilRuleList *list)
 {
 	return (VigilRuleItem *)((gchar *)list + list->items_offset);
+}
+
+static inline VigilRuleRef *
+vigil_rule_list_refs(const VigilRuleList *list)
+{
+	return (VigilRuleRef *)(vigil_rule_list_items(list) + list->alloc);
 }
 
 /* a blocked Bloom filter of 16 bits per key, small enough to stay in the cache: most probes
@@ -182,20 +213,78 @@ typedef struct {
 	guint n_stale;
 } VigilRuleFilter;
 
-/* the rules of one who; the name follows it */
+/*
+ * The rules of one who, in one allocation that moves when it changes: the table of buckets
+ * (or VigilRuleSet.any) points to it, lists name it by its serial. A bucket of up to
+ * VIGIL_RULE_FLAT_MAX rules is flat: the header and the who's name, the items of its rules
+ * best first, their refs, then a pool of the destinations' names, read in one pass from the
+ * first cache line on. A larger one is hashed: the header, a VigilRuleHashed, the words of
+ * its filter, then its name; its rules are in lists.
+ */
+#define VIGIL_RULE_FLAT_MAX 32
+#define VIGIL_RULE_FLAT_MIN 16 /* a hashed bucket this small is made flat again */
+
 struct _VigilRuleBucket {
 	guint64 key;
-	VigilRuleWhoKind kind;
-	guint who_max;
-	const gchar *name; /* the exe, app id or unit; NULL for any app */
+	guint32 serial;
+	guint8 kind;
+	guint8 who_max;
+	gboolean flat;
+	guint n_entries;
+	guint name;  /* where the exe, app id or unit is in the block; 0 for any app */
+	guint items; /* flat: where the items, refs and pool are in the block */
+	guint refs;
+	guint pool;
+};
+
+typedef struct {
 	guint n_lists[VIGIL_RULE_DEST_KIND_LAST][VIGIL_RULE_PORT_KIND_LAST];
 	guint64 domain_mask;	   /* bit n: a domain with n labels */
 	guint64 prefix_mask[2][3]; /* bit n of IPv4, IPv6: a prefix of length n */
-	VigilRuleFilter filter;	   /* of the keys of its lists */
-	guint n_entries;
-	guint *counts;	  /* 64 domain label counts then 2 * 129 prefix counts */
-	GPtrArray *lists; /* of VigilRuleList, to rebuild the filter */
-};
+	VigilRuleFilter filter;	   /* of the keys of its lists; the words follow */
+	guint filter_capacity;	   /* words */
+	guint *counts;		   /* 64 domain label counts then 2 * 129 prefix counts */
+	GPtrArray *lists;	   /* of VigilRuleList */
+} VigilRuleHashed;
+
+static inline VigilRuleItem *
+vigil_rule_bucket_items(const VigilRuleBucket *bucket)
+{
+	return (VigilRuleItem *)((gchar *)bucket + bucket->items);
+}
+
+static inline VigilRuleRef *
+vigil_rule_bucket_refs(const VigilRuleBucket *bucket)
+{
+	return (VigilRuleRef *)((gchar *)bucket + bucket->refs);
+}
+
+static inline const gchar *
+vigil_rule_bucket_pool(const VigilRuleBucket *bucket)
+{
+	return (const gchar *)bucket + bucket->pool;
+}
+
+static inline VigilRuleHashed *
+vigil_rule_bucket_hashed(const VigilRuleBucket *bucket)
+{
+	return (VigilRuleHashed *)(bucket + 1);
+}
+
+static inline const gchar *
+vigil_rule_bucket_name(const VigilRuleBucket *bucket)
+{
+	return bucket->name != 0 ? (const gchar *)bucket + bucket->name : NULL;
+}
+
+/* blocks start on a cache line, so that two items share each line */
+#define VIGIL_RULE_BUCKET_ALIGN 64
+
+static void
+vigil_rule_bucket_free(VigilRuleBucket *bucket)
+{
+	g_aligned_free(bucket);
+}
 
 #define VIGIL_RULE_COUNTS_PREFIX(family, prefix) (64 + ((family) == 6 ? 129 : 0) + (prefix))
 #define VIGIL_RULE_COUNTS_LEN			 (64 + 2 * 129)
@@ -296,8 +385,9 @@ struct _VigilRuleSet {
 	GQueue order;		/* of VigilRuleEntry, in insertion order */
 	GHashTable *by_id;	/* id -> VigilRuleEntry */
 	VigilRuleTable buckets; /* of VigilRuleBucket, but any app */
-	VigilRuleTable lists;	/* of VigilRuleList */
+	VigilRuleTable lists;	/* of VigilRuleList, of hashed buckets */
 	VigilRuleBucket *any;	/* any app */
+	guint32 next_serial;	/* of buckets */
 	GHashTable *expiring;	/* set of VigilRuleEntry with an until or reboot lifetime */
 	GHashTable *by_pid;	/* pid -> GPtrArray of VigilRuleEntry with a process lifetime */
 	guint64 generation;	/* changes with every change a lookup could see */
@@ -404,6 +494,13 @@ vigil_rule_mask(guint64 hi, guint64 lo, guint prefix, guint64 *out_hi, guint64 *
 	}
 }
 
+/* the top @len bits of a word, for 0 <= @len <= 64 */
+static inline guint64
+vigil_rule_high_mask(guint len)
+{
+	return len == 0 ? 0 : G_MAXUINT64 << (64 - len);
+}
+
 static void
 vigil_rule_load_address(const guint8 *addr, guint8 family, guint64 *hi, guint64 *lo)
 {
@@ -476,14 +573,22 @@ vigil_rule_filter_add(VigilRuleFilter *filter, guint64 key)
 	filter->words[(guint)(key >> 32) & filter->mask] |= vigil_rule_filter_bits(key);
 }
 
-/* clears the filter and sizes it for @n_keys */
-static void
-vigil_rule_filter_reset(VigilRuleFilter *filter, guint n_keys)
+static guint
+vigil_rule_filter_size_for(guint n_keys)
 {
 	guint n_words = 1;
 
 	while (n_words * 64 < n_keys * VIGIL_RULE_FILTER_BITS_PER_KEY)
 		n_words *= 2;
+	return n_words;
+}
+
+/* clears the filter and sizes it for @n_keys */
+static void
+vigil_rule_filter_reset(VigilRuleFilter *filter, guint n_keys)
+{
+	guint n_words = vigil_rule_filter_size_for(n_keys);
+
 	g_free(filter->words);
 	filter->words = g_new0(guint64, n_words);
 	filter->mask = n_words - 1;
@@ -616,23 +721,43 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 	     i = (i + 1) & table->mask) {
 		VigilRuleBucket *bucket = table->cells[i].value;
 		if (table->cells[i].key == key && bucket->kind == kind &&
-		    strcmp(bucket->name, name) == 0)
+		    strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
 	}
 	return NULL;
 }
 
+/* the first lines of the block of the bucket that likely has @key: a flat bucket's header,
+ * name and first items */
+#define VIGIL_RULE_PREFETCH_LINES 4
+
+static inline void
+vigil_rule_table_prefetch_bucket(const VigilRuleTable *table, guint64 key)
+{
+	if (!vigil_rule_filter_may_contain(&table->filter, key))
+		return;
+	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	     i = (i + 1) & table->mask) {
+		if (table->cells[i].key == key) {
+			const gchar *block = table->cells[i].value;
+			for (guint line = 0; line < VIGIL_RULE_PREFETCH_LINES; line++)
+				__builtin_prefetch(block + 64 * line);
+			return;
+		}
+	}
+}
+
 static VigilRuleList *
 vigil_rule_table_find_list(VigilRuleTable *table,
 			   guint64 key,
-			   const VigilRuleBucket *bucket,
+			   guint32 bucket_serial,
 			   const VigilRuleDest *dest,
 			   guint32 port_key)
 {
 	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
 	     i = (i + 1) & table->mask) {
 		VigilRuleList *list = table->cells[i].value;
-		if (table->cells[i].key == key && list->bucket == bucket &&
+		if (table->cells[i].key == key && list->bucket_serial == bucket_serial &&
 		    list->port_key == port_key && vigil_rule_dest_equal(&list->dest, dest))
 			return list;
 	}
@@ -690,15 +815,22 @@ vigil_rule_entry_compute_score(VigilRule *rule)
 	       (action << VIGIL_RULE_SCORE_ACTION_SHIFT);
 }
 
+/* negative when @a takes precedence over @b, both of score @score */
+static gint
+vigil_rule_entry_compare_tie(const VigilRuleEntry *a, const VigilRuleEntry *b)
+{
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
 /* negative when @a takes precedence over @b */
-static inline gint
-vigil_rule_item_compare(const VigilRuleItem *a, const VigilRuleItem *b)
+static gint
+vigil_rule_entry_compare(const VigilRuleEntry *a, const VigilRuleEntry *b)
 {
 	if (a->score != b->score)
 		return a->score > b->score ? -1 : 1;
-	if (a->created != b->created)
-		return a->created < b->created ? -1 : 1;
-	return strcmp(a->entry->id, b->entry->id);
+	return vigil_rule_entry_compare_tie(a, b);
 }
 
 /* the largest score a rule of this who and destination tier can have */
@@ -723,14 +855,15 @@ vigil_rule_dest_init_from_rule(VigilRuleDest *dest, VigilRule *rule)
 		dest->name = g_strdup(host + 2);
 		for (const gchar *p = dest->name; *p != '\0'; p++)
 			labels += *p == '.';
-		dest->labels = (guint8)MIN(labels, VIGIL_RULE_LABELS_MAX);
-		dest->hash = vigil_rule_hash_dest_name(vigil_rule_hash_name(dest->name),
-						       VIGIL_RULE_DEST_KIND_DOMAIN);
+		dest->labels = (guint8)MIN(labels, 255);
+		dest->name_hash = vigil_rule_hash_name(dest->name);
+		dest->hash =
+		    vigil_rule_hash_dest_name(dest->name_hash, VIGIL_RULE_DEST_KIND_DOMAIN);
 	} else if (host != NULL) {
 		dest->kind = VIGIL_RULE_DEST_KIND_HOST;
 		dest->name = g_strdup(host);
-		dest->hash = vigil_rule_hash_dest_name(vigil_rule_hash_name(dest->name),
-						       VIGIL_RULE_DEST_KIND_HOST);
+		dest->name_hash = vigil_rule_hash_name(dest->name);
+		dest->hash = vigil_rule_hash_dest_name(dest->name_hash, VIGIL_RULE_DEST_KIND_HOST);
 	} else if (vigil_rule_get_cidr(rule) != NULL) {
 		guint64 hi;
 		guint64 lo;
@@ -769,6 +902,22 @@ vigil_rule_entry_new(VigilRule *rule)
 	entry->direction = (guint8)vigil_rule_get_direction(rule);
 	entry->lifetime = (guint8)vigil_rule_get_lifetime(rule);
 	vigil_rule_dest_init_from_rule(&entry->dest, rule);
+
+	/* the rule may be changed and put back with replace(): the entry keeps its own copy */
+	entry->who_kind = VIGIL_RULE_WHO_KIND_ANY;
+	if (vigil_rule_get_exe(rule) != NULL) {
+		entry->who_kind = VIGIL_RULE_WHO_KIND_EXE;
+		entry->who_name = g_strdup(vigil_rule_get_exe(rule));
+	} else if (vigil_rule_get_app_id(rule) != NULL) {
+		entry->who_kind = VIGIL_RULE_WHO_KIND_APP_ID;
+		entry->who_name = g_strdup(vigil_rule_get_app_id(rule));
+	} else if (vigil_rule_get_unit(rule) != NULL) {
+		entry->who_kind = VIGIL_RULE_WHO_KIND_UNIT;
+		entry->who_name = g_strdup(vigil_rule_get_unit(rule));
+	}
+	if (entry->who_name != NULL)
+		entry->who_key =
+		    vigil_rule_hash_bucket(entry->who_kind, vigil_rule_hash_name(entry->who_name));
 	entry->link.data = entry;
 	return entry;
 }
@@ -780,38 +929,186 @@ vigil_rule_entry_free(VigilRuleEntry *entry)
 	g_free(entry->id);
 	g_free(entry->sha256);
 	g_free(entry->boot_id);
+	g_free(entry->who_name);
 	g_free((gchar *)entry->dest.name);
 	g_free(entry);
 }
 
-/* buckets */
-
-static VigilRuleBucket *
-vigil_rule_bucket_new(VigilRuleWhoKind kind, const gchar *name, guint64 key)
+static void
+vigil_rule_item_init(VigilRuleItem *item, VigilRuleEntry *entry)
 {
-	VigilRuleBucket *bucket =
-	    g_malloc0(sizeof(VigilRuleBucket) + (name != NULL ? strlen(name) + 1 : 0));
+	memset(item, 0, sizeof(*item));
+	item->score = entry->score;
+	item->port_min = entry->has_port ? entry->port_min : 0;
+	item->port_max = entry->has_port ? entry->port_max : G_MAXUINT16;
+	item->protocol = entry->protocol;
+	item->direction = entry->direction;
+	item->dest_kind = entry->dest.kind;
+	switch (entry->dest.kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+		item->dest = entry->dest.name_hash;
+		break;
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		item->dest = entry->dest.name_hash;
+		item->dest_len = entry->dest.labels;
+		break;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		item->dest = entry->dest.hi;
+		item->dest_len = entry->dest.prefix;
+		item->family = entry->dest.family;
+		break;
+	default:
+		break;
+	}
+	if (entry->has_user) {
+		item->checks |= VIGIL_RULE_CHECK_USER;
+		item->uid = entry->uid;
+	}
+	if (entry->sha256 != NULL)
+		item->checks |= VIGIL_RULE_CHECK_SHA256;
+	if (entry->lifetime == VIGIL_LIFETIME_UNTIL || entry->lifetime == VIGIL_LIFETIME_REBOOT ||
+	    entry->lifetime == VIGIL_LIFETIME_PROCESS)
+		item->checks |= VIGIL_RULE_CHECK_LIFETIME;
+}
 
-	bucket->kind = kind;
-	bucket->key = key;
-	if (name != NULL)
-		bucket->name = strcpy((gchar *)(bucket + 1), name);
-	bucket->who_max = kind == VIGIL_RULE_WHO_KIND_ANY
-			      ? VIGIL_RULE_WHO_USER
-			      : VIGIL_RULE_WHO_APP + VIGIL_RULE_WHO_SHA256 + VIGIL_RULE_WHO_USER;
-	bucket->lists = g_ptr_array_new();
-	vigil_rule_filter_reset(&bucket->filter, 0);
+/* flat buckets */
+
+/* what of an item a flat bucket keeps in its pool, or NULL */
+static const gchar *
+vigil_rule_entry_get_pool_data(const VigilRuleEntry *entry, gsize *len)
+{
+	switch (entry->dest.kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		*len = strlen(entry->dest.name) + 1;
+		return entry->dest.name;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		*len = sizeof(guint64);
+		return entry->dest.prefix > 64 ? (const gchar *)&entry->dest.lo : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static const gchar *
+vigil_rule_item_get_pool_data(const VigilRuleItem *item, const gchar *pool, gsize *len)
+{
+	switch (item->dest_kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		*len = strlen(pool + item->pool) + 1;
+		return pool + item->pool;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		*len = sizeof(guint64);
+		return item->dest_len > 64 ? pool + item->pool : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * A flat bucket for @like's who (key, serial, kind, name) with the rules of @old (or none),
+ * @entry added in its place unless %NULL, and the rule at @remove_at taken out unless it is
+ * G_MAXUINT. The pool is copied from @old, so that only @entry is read.
+ */
+static VigilRuleBucket *
+vigil_rule_bucket_new_flat(const VigilRuleBucket *like,
+			   const gchar *name,
+			   const VigilRuleBucket *old,
+			   VigilRuleEntry *entry,
+			   guint remove_at)
+{
+	const VigilRuleItem *old_items = old != NULL ? vigil_rule_bucket_items(old) : NULL;
+	const VigilRuleRef *old_refs = old != NULL ? vigil_rule_bucket_refs(old) : NULL;
+	const gchar *old_pool = old != NULL ? vigil_rule_bucket_pool(old) : NULL;
+	guint n_old = old != NULL ? old->n_entries : 0;
+	guint insert_at = G_MAXUINT;
+	gsize pool_len = 0;
+	gsize name_len;
+	gsize items_offset;
+	gsize size;
+	VigilRuleBucket *bucket;
+	VigilRuleItem *items;
+	VigilRuleRef *refs;
+	gchar *pool;
+	gsize used = 0;
+	guint n;
+	guint j = 0;
+
+	if (entry != NULL) {
+		guint lo = 0;
+		guint hi = n_old;
+		gsize len = 0;
+		while (lo < hi) {
+			guint mid = lo + (hi - lo) / 2;
+			if (vigil_rule_entry_compare(old_refs[mid].entry, entry) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		insert_at = lo;
+		if (vigil_rule_entry_get_pool_data(entry, &len) != NULL)
+			pool_len += len;
+	}
+	for (guint i = 0; i < n_old; i++) {
+		gsize len = 0;
+		if (i != remove_at && vigil_rule_item_get_pool_data(&old_items[i], old_pool, &len))
+			pool_len += len;
+	}
+	n = n_old + (entry != NULL) - (remove_at != G_MAXUINT);
+	g_assert(n > 0 && pool_len <= G_MAXUINT16);
+
+	name_len = name != NULL ? strlen(name) + 1 : 0;
+	items_offset = (sizeof(VigilRuleBucket) + name_len + sizeof(VigilRuleItem) - 1) &
+		       ~(sizeof(VigilRuleItem) - 1);
+	size = items_offset + n * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)) + pool_len;
+	bucket = g_aligned_alloc(1, size, VIGIL_RULE_BUCKET_ALIGN);
+	*bucket = *like;
+	bucket->flat = TRUE;
+	bucket->n_entries = n;
+	bucket->name = 0;
+	if (name != NULL) {
+		bucket->name = sizeof(VigilRuleBucket);
+		memcpy((gchar *)bucket + bucket->name, name, name_len);
+	}
+	bucket->items = (guint)items_offset;
+	bucket->refs = bucket->items + n * sizeof(VigilRuleItem);
+	bucket->pool = bucket->refs + n * sizeof(VigilRuleRef);
+	items = vigil_rule_bucket_items(bucket);
+	refs = vigil_rule_bucket_refs(bucket);
+	pool = (gchar *)bucket + bucket->pool;
+	for (guint i = 0; i <= n_old; i++) {
+		const gchar *data = NULL;
+		gsize len = 0;
+		if (i == insert_at) {
+			vigil_rule_item_init(&items[j], entry);
+			refs[j].rule = entry->rule;
+			refs[j].entry = entry;
+			data = vigil_rule_entry_get_pool_data(entry, &len);
+			if (data != NULL) {
+				items[j].pool = (guint16)used;
+				memcpy(pool + used, data, len);
+				used += len;
+			}
+			j++;
+		}
+		if (i == n_old || i == remove_at)
+			continue;
+		items[j] = old_items[i];
+		refs[j] = old_refs[i];
+		data = vigil_rule_item_get_pool_data(&old_items[i], old_pool, &len);
+		if (data != NULL) {
+			items[j].pool = (guint16)used;
+			memcpy(pool + used, data, len);
+			used += len;
+		}
+		j++;
+	}
+	g_assert(j == n && used == pool_len);
 	return bucket;
 }
 
-static void
-vigil_rule_bucket_free(VigilRuleBucket *bucket)
-{
-	g_free(bucket->counts);
-	g_free(bucket->filter.words);
-	g_ptr_array_unref(bucket->lists);
-	g_free(bucket);
-}
+/* hashed buckets */
 
 static inline void
 vigil_rule_mask_set(guint64 *mask, guint bit, gboolean value)
@@ -828,137 +1125,83 @@ vigil_rule_mask_get(const guint64 *mask, guint bit)
 	return (mask[bit / 64] & (G_GUINT64_CONSTANT(1) << (bit % 64))) != 0;
 }
 
-/* keeps the masks of domain label counts and prefix lengths in step with the entries */
+/* sets the bits of every list of the bucket, in a filter sized for them within what the
+ * block holds */
 static void
-vigil_rule_bucket_count(VigilRuleBucket *bucket, const VigilRuleDest *dest, gint delta)
+vigil_rule_hashed_rebuild_filter(VigilRuleHashed *hashed)
 {
-	guint idx;
+	guint n_words =
+	    MIN(vigil_rule_filter_size_for(hashed->lists->len), hashed->filter_capacity);
 
-	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
-		idx = dest->labels;
-	else if (dest->kind == VIGIL_RULE_DEST_KIND_CIDR)
-		idx = VIGIL_RULE_COUNTS_PREFIX(dest->family, dest->prefix);
-	else
-		return;
-	if (bucket->counts == NULL)
-		bucket->counts = g_new0(guint, VIGIL_RULE_COUNTS_LEN);
-	if (delta > 0)
-		bucket->counts[idx]++;
-	else
-		bucket->counts[idx]--;
-	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
-		vigil_rule_mask_set(&bucket->domain_mask, dest->labels, bucket->counts[idx] > 0);
-	else
-		vigil_rule_mask_set(bucket->prefix_mask[dest->family == 6],
-				    dest->prefix,
-				    bucket->counts[idx] > 0);
+	memset(hashed->filter.words, 0, n_words * sizeof(guint64));
+	hashed->filter.mask = n_words - 1;
+	hashed->filter.n_stale = 0;
+	for (guint i = 0; i < hashed->lists->len; i++) {
+		VigilRuleList *list = g_ptr_array_index(hashed->lists, i);
+		vigil_rule_filter_add(&hashed->filter, list->key);
+	}
 }
 
-/* index */
-
+/* a hashed bucket for @like's who with a filter of @capacity words; it takes over the lists,
+ * counts and masks of @old when that is not %NULL */
 static VigilRuleBucket *
-vigil_rule_set_ensure_bucket(VigilRuleSet *self, VigilRule *rule)
+vigil_rule_bucket_new_hashed(const VigilRuleBucket *like,
+			     const gchar *name,
+			     const VigilRuleBucket *old,
+			     guint capacity)
 {
-	VigilRuleWhoKind kind = VIGIL_RULE_WHO_KIND_ANY;
-	const gchar *name = NULL;
-	VigilRuleBucket *bucket;
-	guint64 key;
+	gsize name_len = name != NULL ? strlen(name) + 1 : 0;
+	gsize header = sizeof(VigilRuleBucket) + sizeof(VigilRuleHashed);
+	gsize size = header + capacity * sizeof(guint64) + name_len;
+	VigilRuleBucket *bucket = g_aligned_alloc0(1, size, VIGIL_RULE_BUCKET_ALIGN);
+	VigilRuleHashed *hashed = vigil_rule_bucket_hashed(bucket);
 
-	if (vigil_rule_get_exe(rule) != NULL) {
-		kind = VIGIL_RULE_WHO_KIND_EXE;
-		name = vigil_rule_get_exe(rule);
-	} else if (vigil_rule_get_app_id(rule) != NULL) {
-		kind = VIGIL_RULE_WHO_KIND_APP_ID;
-		name = vigil_rule_get_app_id(rule);
-	} else if (vigil_rule_get_unit(rule) != NULL) {
-		kind = VIGIL_RULE_WHO_KIND_UNIT;
-		name = vigil_rule_get_unit(rule);
+	*bucket = *like;
+	bucket->flat = FALSE;
+	bucket->items = 0;
+	bucket->refs = 0;
+	bucket->pool = 0;
+	bucket->name = 0;
+	if (old != NULL) {
+		*hashed = *vigil_rule_bucket_hashed(old);
+	} else {
+		hashed->lists = g_ptr_array_new();
+		bucket->n_entries = 0;
 	}
-	if (kind == VIGIL_RULE_WHO_KIND_ANY) {
-		if (self->any == NULL)
-			self->any = vigil_rule_bucket_new(kind, NULL, 1);
-		return self->any;
-	}
-	key = vigil_rule_hash_bucket(kind, vigil_rule_hash_name(name));
-	bucket = vigil_rule_table_find_bucket(&self->buckets, key, kind, name);
-	if (bucket == NULL) {
-		bucket = vigil_rule_bucket_new(kind, name, key);
-		vigil_rule_table_insert(&self->buckets, key, bucket);
+	hashed->filter.words = (guint64 *)(hashed + 1);
+	hashed->filter_capacity = capacity;
+	vigil_rule_hashed_rebuild_filter(hashed);
+	if (name != NULL) {
+		bucket->name = (guint)(header + capacity * sizeof(guint64));
+		memcpy((gchar *)bucket + bucket->name, name, name_len);
 	}
 	return bucket;
 }
 
+/* keeps the masks of domain label counts and prefix lengths in step with the entries */
 static void
-vigil_rule_item_init(VigilRuleItem *item, VigilRuleEntry *entry)
+vigil_rule_hashed_count(VigilRuleHashed *hashed, const VigilRuleDest *dest, gint delta)
 {
-	item->score = entry->score;
-	item->created = entry->created;
-	item->rule = entry->rule;
-	item->entry = entry;
-	item->port_min = entry->has_port ? entry->port_min : 0;
-	item->port_max = entry->has_port ? entry->port_max : G_MAXUINT16;
-	item->protocol = entry->protocol;
-	item->direction = entry->direction;
-	item->checks = 0;
-	if (entry->has_user)
-		item->checks |= VIGIL_RULE_CHECK_USER;
-	if (entry->sha256 != NULL)
-		item->checks |= VIGIL_RULE_CHECK_SHA256;
-	if (entry->lifetime == VIGIL_LIFETIME_UNTIL || entry->lifetime == VIGIL_LIFETIME_REBOOT ||
-	    entry->lifetime == VIGIL_LIFETIME_PROCESS)
-		item->checks |= VIGIL_RULE_CHECK_LIFETIME;
-}
+	guint idx;
 
-static guint
-vigil_rule_list_lower_bound(VigilRuleList *list, const VigilRuleItem *item)
-{
-	VigilRuleItem *items = vigil_rule_list_items(list);
-	guint lo = 0;
-	guint hi = list->len;
-
-	while (lo < hi) {
-		guint mid = lo + (hi - lo) / 2;
-		if (vigil_rule_item_compare(&items[mid], item) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* inserts @entry in order; returns the list, which may have moved */
-/* removes @entry; returns %TRUE when the list is now empty */
-static void
-vigil_rule_bucket_rebuild_filter(VigilRuleBucket *bucket)
-{
-	vigil_rule_filter_reset(&bucket->filter, bucket->lists->len);
-	for (guint i = 0; i < bucket->lists->len; i++) {
-		VigilRuleList *list = g_ptr_array_index(bucket->lists, i);
-		vigil_rule_filter_add(&bucket->filter, list->key);
-	}
-}
-
-static void
-vigil_rule_bucket_add_list(VigilRuleBucket *bucket, VigilRuleList *list)
-{
-	list->bucket_index = bucket->lists->len;
-	g_ptr_array_add(bucket->lists, list);
-	if (vigil_rule_filter_is_full(&bucket->filter, bucket->lists->len))
-		vigil_rule_bucket_rebuild_filter(bucket);
+	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
+		idx = MIN(dest->labels, VIGIL_RULE_LABELS_MAX);
+	else if (dest->kind == VIGIL_RULE_DEST_KIND_CIDR)
+		idx = VIGIL_RULE_COUNTS_PREFIX(dest->family, dest->prefix);
 	else
-		vigil_rule_filter_add(&bucket->filter, list->key);
-}
-
-static void
-vigil_rule_bucket_remove_list(VigilRuleBucket *bucket, VigilRuleList *list)
-{
-	VigilRuleList *last = g_ptr_array_index(bucket->lists, bucket->lists->len - 1);
-
-	g_ptr_array_index(bucket->lists, list->bucket_index) = last;
-	last->bucket_index = list->bucket_index;
-	g_ptr_array_set_size(bucket->lists, bucket->lists->len - 1);
-	if (++bucket->filter.n_stale > bucket->lists->len / 2 + 8)
-		vigil_rule_bucket_rebuild_filter(bucket);
+		return;
+	if (hashed->counts == NULL)
+		hashed->counts = g_new0(guint, VIGIL_RULE_COUNTS_LEN);
+	if (delta > 0)
+		hashed->counts[idx]++;
+	else
+		hashed->counts[idx]--;
+	if (dest->kind == VIGIL_RULE_DEST_KIND_DOMAIN)
+		vigil_rule_mask_set(&hashed->domain_mask, idx, hashed->counts[idx] > 0);
+	else
+		vigil_rule_mask_set(hashed->prefix_mask[dest->family == 6],
+				    dest->prefix,
+				    hashed->counts[idx] > 0);
 }
 
 static VigilRulePortKind
@@ -971,23 +1214,127 @@ vigil_rule_port_kind(guint32 port_key)
 	return VIGIL_RULE_PORT_KIND_BLOCK;
 }
 
-static void
-vigil_rule_set_list_insert(VigilRuleSet *self, VigilRuleEntry *entry, guint32 port_key)
+/* the first list key the entry belongs under; the others are the next port blocks */
+static guint32
+vigil_rule_entry_first_port_key(const VigilRuleEntry *entry)
 {
-	VigilRuleBucket *bucket = entry->bucket;
-	guint64 key = vigil_rule_hash_list(bucket->key, entry->dest.hash, port_key);
-	VigilRuleList *list =
-	    vigil_rule_table_find_list(&self->lists, key, bucket, &entry->dest, port_key);
-	VigilRuleItem item;
+	if (!entry->has_port)
+		return VIGIL_RULE_PORT_KEY_ANY;
+	if (entry->port_min == entry->port_max)
+		return VIGIL_RULE_PORT_KEY_EXACT(entry->port_min);
+	return VIGIL_RULE_PORT_KEY_BLOCK(entry->port_min);
+}
+
+static guint32
+vigil_rule_entry_last_port_key(const VigilRuleEntry *entry)
+{
+	if (!entry->has_port || entry->port_min == entry->port_max)
+		return vigil_rule_entry_first_port_key(entry);
+	return VIGIL_RULE_PORT_KEY_BLOCK(entry->port_max);
+}
+
+/* index */
+
+/* the bucket a block moved from is freed; its lists and counts are the new block's */
+static void
+vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBucket *bucket)
+{
+	if (old == self->any)
+		self->any = bucket;
+	else
+		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
+	vigil_rule_bucket_free(old);
+}
+
+static VigilRuleBucket *
+vigil_rule_set_find_bucket(VigilRuleSet *self, const VigilRuleEntry *entry)
+{
+	if (entry->who_name == NULL)
+		return self->any;
+	return vigil_rule_table_find_bucket(&self->buckets,
+					    entry->who_key,
+					    entry->who_kind,
+					    entry->who_name);
+}
+
+static guint
+vigil_rule_list_lower_bound(const VigilRuleList *list, const VigilRuleEntry *entry)
+{
+	const VigilRuleRef *refs = vigil_rule_list_refs(list);
+	guint lo = 0;
+	guint hi = list->len;
+
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (vigil_rule_entry_compare(refs[mid].entry, entry) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* adds the list to the bucket's filter, which may move the bucket to a larger block */
+static void
+vigil_rule_set_hashed_add_list(VigilRuleSet *self, VigilRuleBucket **bucket, VigilRuleList *list)
+{
+	VigilRuleHashed *hashed = vigil_rule_bucket_hashed(*bucket);
+	guint n_words;
+
+	list->bucket_index = hashed->lists->len;
+	g_ptr_array_add(hashed->lists, list);
+	if (!vigil_rule_filter_is_full(&hashed->filter, hashed->lists->len)) {
+		vigil_rule_filter_add(&hashed->filter, list->key);
+		return;
+	}
+	n_words = vigil_rule_filter_size_for(hashed->lists->len);
+	if (n_words <= hashed->filter_capacity) {
+		vigil_rule_hashed_rebuild_filter(hashed);
+	} else {
+		VigilRuleBucket *moved =
+		    vigil_rule_bucket_new_hashed(*bucket,
+						 vigil_rule_bucket_name(*bucket),
+						 *bucket,
+						 n_words);
+		vigil_rule_set_move_bucket(self, *bucket, moved);
+		*bucket = moved;
+	}
+}
+
+static void
+vigil_rule_hashed_remove_list(VigilRuleHashed *hashed, VigilRuleList *list)
+{
+	VigilRuleList *last = g_ptr_array_index(hashed->lists, hashed->lists->len - 1);
+
+	g_ptr_array_index(hashed->lists, list->bucket_index) = last;
+	last->bucket_index = list->bucket_index;
+	g_ptr_array_set_size(hashed->lists, hashed->lists->len - 1);
+	if (++hashed->filter.n_stale > hashed->lists->len / 2 + 8)
+		vigil_rule_hashed_rebuild_filter(hashed);
+}
+
+static void
+vigil_rule_set_list_insert(VigilRuleSet *self,
+			   VigilRuleBucket **bucket,
+			   VigilRuleEntry *entry,
+			   guint32 port_key)
+{
+	guint64 key = vigil_rule_hash_list((*bucket)->key, entry->dest.hash, port_key);
+	VigilRuleList *list = vigil_rule_table_find_list(&self->lists,
+							 key,
+							 (*bucket)->serial,
+							 &entry->dest,
+							 port_key);
 	VigilRuleItem *items;
+	VigilRuleRef *refs;
 	guint idx;
 
 	if (list == NULL) {
 		gsize name_len = entry->dest.name != NULL ? strlen(entry->dest.name) + 1 : 0;
 		guint items_offset = (guint)((sizeof(VigilRuleList) + name_len + 7) & ~(gsize)7);
-		list = g_malloc0(items_offset + 2 * sizeof(VigilRuleItem));
+		list = g_malloc0(items_offset + 2 * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)));
 		list->key = key;
-		list->bucket = bucket;
+		list->bucket_serial = (*bucket)->serial;
 		list->dest = entry->dest;
 		if (entry->dest.name != NULL)
 			list->dest.name = memcpy(list + 1, entry->dest.name, name_len);
@@ -995,95 +1342,218 @@ vigil_rule_set_list_insert(VigilRuleSet *self, VigilRuleEntry *entry, guint32 po
 		list->alloc = 2;
 		list->items_offset = items_offset;
 		vigil_rule_table_insert(&self->lists, key, list);
-		vigil_rule_bucket_add_list(bucket, list);
-		bucket->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]++;
+		vigil_rule_set_hashed_add_list(self, bucket, list);
+		vigil_rule_bucket_hashed(*bucket)
+		    ->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]++;
 	} else if (list->len == list->alloc) {
 		VigilRuleList *old = list;
 		list =
-		    g_realloc(list, list->items_offset + 2 * list->alloc * sizeof(VigilRuleItem));
+		    g_realloc(list,
+			      list->items_offset +
+				  2 * list->alloc * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)));
+		/* the refs follow the items, which now have room for twice as many */
+		memmove(vigil_rule_list_items(list) + 2 * list->alloc,
+			vigil_rule_list_items(list) + list->alloc,
+			list->len * sizeof(VigilRuleRef));
 		list->alloc *= 2;
 		if (list->dest.name != NULL)
 			list->dest.name = (const gchar *)(list + 1);
 		if (list != old) {
+			VigilRuleHashed *hashed = vigil_rule_bucket_hashed(*bucket);
 			vigil_rule_table_replace(&self->lists, key, old, list);
-			g_ptr_array_index(bucket->lists, list->bucket_index) = list;
+			g_ptr_array_index(hashed->lists, list->bucket_index) = list;
 		}
 	}
 	items = vigil_rule_list_items(list);
-	vigil_rule_item_init(&item, entry);
-	idx = vigil_rule_list_lower_bound(list, &item);
+	refs = vigil_rule_list_refs(list);
+	idx = vigil_rule_list_lower_bound(list, entry);
 	memmove(&items[idx + 1], &items[idx], (list->len - idx) * sizeof(VigilRuleItem));
-	items[idx] = item;
+	memmove(&refs[idx + 1], &refs[idx], (list->len - idx) * sizeof(VigilRuleRef));
+	vigil_rule_item_init(&items[idx], entry);
+	refs[idx].rule = entry->rule;
+	refs[idx].entry = entry;
 	list->len++;
 }
 
 static void
-vigil_rule_set_list_remove(VigilRuleSet *self, VigilRuleEntry *entry, guint32 port_key)
+vigil_rule_set_list_remove(VigilRuleSet *self,
+			   VigilRuleBucket *bucket,
+			   VigilRuleEntry *entry,
+			   guint32 port_key)
 {
-	VigilRuleBucket *bucket = entry->bucket;
 	guint64 key = vigil_rule_hash_list(bucket->key, entry->dest.hash, port_key);
 	VigilRuleList *list =
-	    vigil_rule_table_find_list(&self->lists, key, bucket, &entry->dest, port_key);
-	VigilRuleItem item;
+	    vigil_rule_table_find_list(&self->lists, key, bucket->serial, &entry->dest, port_key);
+	VigilRuleHashed *hashed = vigil_rule_bucket_hashed(bucket);
 	VigilRuleItem *items;
+	VigilRuleRef *refs;
 	guint idx;
 
 	g_assert(list != NULL);
 	items = vigil_rule_list_items(list);
-	vigil_rule_item_init(&item, entry);
-	idx = vigil_rule_list_lower_bound(list, &item);
-	g_assert(idx < list->len && items[idx].entry == entry);
+	refs = vigil_rule_list_refs(list);
+	idx = vigil_rule_list_lower_bound(list, entry);
+	g_assert(idx < list->len && refs[idx].entry == entry);
 	list->len--;
 	memmove(&items[idx], &items[idx + 1], (list->len - idx) * sizeof(VigilRuleItem));
+	memmove(&refs[idx], &refs[idx + 1], (list->len - idx) * sizeof(VigilRuleRef));
 	if (list->len > 0)
 		return;
 	vigil_rule_table_remove(&self->lists, key, list);
-	vigil_rule_bucket_remove_list(bucket, list);
-	bucket->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]--;
+	vigil_rule_hashed_remove_list(hashed, list);
+	hashed->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]--;
 	g_free(list);
 }
 
-/* calls @func for every list key the entry belongs under */
 static void
-vigil_rule_set_foreach_port_key(VigilRuleSet *self,
-				VigilRuleEntry *entry,
-				void (*func)(VigilRuleSet *, VigilRuleEntry *, guint32))
+vigil_rule_set_hashed_insert(VigilRuleSet *self, VigilRuleBucket **bucket, VigilRuleEntry *entry)
 {
-	if (!entry->has_port) {
-		func(self, entry, VIGIL_RULE_PORT_KEY_ANY);
-	} else if (entry->port_min == entry->port_max) {
-		func(self, entry, VIGIL_RULE_PORT_KEY_EXACT(entry->port_min));
-	} else {
-		for (guint32 block = VIGIL_RULE_PORT_KEY_BLOCK(entry->port_min);
-		     block <= VIGIL_RULE_PORT_KEY_BLOCK(entry->port_max);
-		     block++)
-			func(self, entry, block);
+	guint32 last = vigil_rule_entry_last_port_key(entry);
+
+	for (guint32 port_key = vigil_rule_entry_first_port_key(entry); port_key <= last;
+	     port_key++)
+		vigil_rule_set_list_insert(self, bucket, entry, port_key);
+	vigil_rule_hashed_count(vigil_rule_bucket_hashed(*bucket), &entry->dest, 1);
+	(*bucket)->n_entries++;
+}
+
+static void
+vigil_rule_set_hashed_remove(VigilRuleSet *self, VigilRuleBucket *bucket, VigilRuleEntry *entry)
+{
+	guint32 last = vigil_rule_entry_last_port_key(entry);
+
+	for (guint32 port_key = vigil_rule_entry_first_port_key(entry); port_key <= last;
+	     port_key++)
+		vigil_rule_set_list_remove(self, bucket, entry, port_key);
+	vigil_rule_hashed_count(vigil_rule_bucket_hashed(bucket), &entry->dest, -1);
+	bucket->n_entries--;
+}
+
+/* a flat bucket that outgrows its block becomes hashed */
+static void
+vigil_rule_set_make_hashed(VigilRuleSet *self, VigilRuleBucket *flat)
+{
+	g_autofree VigilRuleEntry **entries = g_new(VigilRuleEntry *, flat->n_entries);
+	const VigilRuleRef *refs = vigil_rule_bucket_refs(flat);
+	guint n = flat->n_entries;
+	VigilRuleBucket *bucket;
+
+	for (guint i = 0; i < n; i++)
+		entries[i] = refs[i].entry;
+	bucket = vigil_rule_bucket_new_hashed(flat,
+					      vigil_rule_bucket_name(flat),
+					      NULL,
+					      vigil_rule_filter_size_for(2 * n));
+	vigil_rule_set_move_bucket(self, flat, bucket);
+	for (guint i = 0; i < n; i++)
+		vigil_rule_set_hashed_insert(self, &bucket, entries[i]);
+}
+
+/* a hashed bucket that got small is made flat: its entries are found in its lists (once
+ * each, in the list of their first port key), the lists freed */
+static void
+vigil_rule_set_make_flat(VigilRuleSet *self, VigilRuleBucket *hashed_bucket)
+{
+	VigilRuleHashed *hashed = vigil_rule_bucket_hashed(hashed_bucket);
+	g_autoptr(GPtrArray) entries = g_ptr_array_new();
+	VigilRuleBucket like = *hashed_bucket;
+	VigilRuleBucket *bucket = NULL;
+
+	for (guint i = 0; i < hashed->lists->len; i++) {
+		VigilRuleList *list = g_ptr_array_index(hashed->lists, i);
+		const VigilRuleRef *refs = vigil_rule_list_refs(list);
+		for (guint j = 0; j < list->len; j++) {
+			if (vigil_rule_entry_first_port_key(refs[j].entry) == list->port_key)
+				g_ptr_array_add(entries, refs[j].entry);
+		}
+		vigil_rule_table_remove(&self->lists, list->key, list);
+		g_free(list);
 	}
+	g_assert(entries->len == hashed_bucket->n_entries);
+	for (guint i = 0; i < entries->len; i++) {
+		VigilRuleBucket *next =
+		    vigil_rule_bucket_new_flat(&like,
+					       vigil_rule_bucket_name(hashed_bucket),
+					       bucket,
+					       g_ptr_array_index(entries, i),
+					       G_MAXUINT);
+		if (bucket != NULL)
+			vigil_rule_bucket_free(bucket);
+		bucket = next;
+	}
+	g_free(hashed->counts);
+	g_ptr_array_unref(hashed->lists);
+	vigil_rule_set_move_bucket(self, hashed_bucket, bucket);
 }
 
 static void
 vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 {
+	VigilRuleBucket *bucket;
+
 	if (!vigil_rule_get_enabled(entry->rule))
 		return;
-	entry->bucket = vigil_rule_set_ensure_bucket(self, entry->rule);
-	vigil_rule_set_foreach_port_key(self, entry, vigil_rule_set_list_insert);
-	vigil_rule_bucket_count(entry->bucket, &entry->dest, 1);
-	entry->bucket->n_entries++;
+	entry->indexed = TRUE;
+	bucket = vigil_rule_set_find_bucket(self, entry);
+	if (bucket == NULL) {
+		VigilRuleBucket like = {
+		    .key = entry->who_name != NULL ? entry->who_key : 1,
+		    .serial = ++self->next_serial,
+		    .kind = entry->who_kind,
+		    .who_max =
+			entry->who_name == NULL
+			    ? VIGIL_RULE_WHO_USER
+			    : VIGIL_RULE_WHO_APP + VIGIL_RULE_WHO_SHA256 + VIGIL_RULE_WHO_USER,
+		};
+		bucket = vigil_rule_bucket_new_flat(&like, entry->who_name, NULL, entry, G_MAXUINT);
+		if (entry->who_name == NULL)
+			self->any = bucket;
+		else
+			vigil_rule_table_insert(&self->buckets, bucket->key, bucket);
+		return;
+	}
+	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
+		vigil_rule_set_move_bucket(
+		    self,
+		    bucket,
+		    vigil_rule_bucket_new_flat(bucket, entry->who_name, bucket, entry, G_MAXUINT));
+		return;
+	}
+	if (bucket->flat) {
+		vigil_rule_set_make_hashed(self, bucket);
+		bucket = vigil_rule_set_find_bucket(self, entry);
+	}
+	vigil_rule_set_hashed_insert(self, &bucket, entry);
 }
 
 static void
 vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 {
-	VigilRuleBucket *bucket = entry->bucket;
+	VigilRuleBucket *bucket;
+	const VigilRuleRef *refs;
+	guint idx = 0;
 
-	if (bucket == NULL)
+	if (!entry->indexed)
 		return;
-	vigil_rule_set_foreach_port_key(self, entry, vigil_rule_set_list_remove);
-	vigil_rule_bucket_count(bucket, &entry->dest, -1);
-	entry->bucket = NULL;
-	if (--bucket->n_entries > 0)
+	entry->indexed = FALSE;
+	bucket = vigil_rule_set_find_bucket(self, entry);
+	g_assert(bucket != NULL);
+	if (!bucket->flat) {
+		vigil_rule_set_hashed_remove(self, bucket, entry);
+		if (bucket->n_entries <= VIGIL_RULE_FLAT_MIN)
+			vigil_rule_set_make_flat(self, bucket);
 		return;
+	}
+	if (bucket->n_entries > 1) {
+		refs = vigil_rule_bucket_refs(bucket);
+		while (refs[idx].entry != entry)
+			idx++;
+		vigil_rule_set_move_bucket(
+		    self,
+		    bucket,
+		    vigil_rule_bucket_new_flat(bucket, entry->who_name, bucket, NULL, idx));
+		return;
+	}
 	if (bucket == self->any)
 		self->any = NULL;
 	else
@@ -1091,9 +1561,6 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 	vigil_rule_bucket_free(bucket);
 }
 
-/* calls @func for every list key the entry belongs under */
-/* calls @func for every list key the entry belongs under */
-/* calls @func for every list key the entry belongs under */
 static void
 vigil_rule_set_track(VigilRuleSet *self, VigilRuleEntry *entry)
 {
@@ -1409,7 +1876,8 @@ vigil_rule_set_get_size(VigilRuleSet *self)
 typedef struct {
 	VigilRuleSet *self;
 	const VigilRuleQuery *query;
-	const VigilRuleItem *best;
+	const VigilRuleItem *best; /* NULL until a rule matches */
+	const VigilRuleRef *best_ref;
 	const gchar *sha256;
 	gboolean sha256_done;
 	guint32 port_key_exact;
@@ -1426,24 +1894,26 @@ typedef struct {
 	guint64 lo;
 } VigilRuleLookup;
 
+/* whether the rule of @item could take precedence over the best so far; items come best
+ * first, so once one cannot, none after it in its bucket or list can */
+static inline gboolean
+vigil_rule_lookup_may_beat(const VigilRuleLookup *lookup,
+			   const VigilRuleItem *item,
+			   const VigilRuleRef *ref)
+{
+	if (lookup->best == NULL || item->score > lookup->best->score)
+		return TRUE;
+	if (item->score < lookup->best->score)
+		return FALSE;
+	return vigil_rule_entry_compare_tie(ref->entry, lookup->best_ref->entry) < 0;
+}
+
+/* the tests the entry answers: lifetime and digest */
 static gboolean
-vigil_rule_lookup_matches(VigilRuleLookup *lookup, const VigilRuleItem *item)
+vigil_rule_lookup_matches_entry(VigilRuleLookup *lookup, const VigilRuleEntry *entry)
 {
 	const VigilRuleQuery *query = lookup->query;
-	const VigilRuleEntry *entry;
 
-	if (item->protocol != 0 && item->protocol != query->protocol)
-		return FALSE;
-	if (item->direction != VIGIL_DIRECTION_ANY && item->direction != query->direction)
-		return FALSE;
-	if (query->port < item->port_min || query->port > item->port_max)
-		return FALSE;
-	if (item->checks == 0)
-		return TRUE;
-
-	entry = item->entry;
-	if (entry->has_user && (!query->uid_known || query->uid != entry->uid))
-		return FALSE;
 	switch (entry->lifetime) {
 	case VIGIL_LIFETIME_UNTIL:
 		if (query->now >= entry->expires)
@@ -1475,20 +1945,113 @@ vigil_rule_lookup_matches(VigilRuleLookup *lookup, const VigilRuleItem *item)
 	return TRUE;
 }
 
+/* protocol, direction and port, from the item */
+static inline gboolean
+vigil_rule_lookup_matches_fields(const VigilRuleLookup *lookup, const VigilRuleItem *item)
+{
+	const VigilRuleQuery *query = lookup->query;
+
+	if (item->protocol != 0 && item->protocol != query->protocol)
+		return FALSE;
+	if (item->direction != VIGIL_DIRECTION_ANY && item->direction != query->direction)
+		return FALSE;
+	return query->port >= item->port_min && query->port <= item->port_max;
+}
+
+/* the user from the item, the rest from the entry */
+static inline gboolean
+vigil_rule_lookup_matches_checks(VigilRuleLookup *lookup,
+				 const VigilRuleItem *item,
+				 const VigilRuleRef *ref)
+{
+	const VigilRuleQuery *query = lookup->query;
+
+	if (item->checks == 0)
+		return TRUE;
+	if ((item->checks & VIGIL_RULE_CHECK_USER) != 0 &&
+	    (!query->uid_known || query->uid != item->uid))
+		return FALSE;
+	if ((item->checks & (VIGIL_RULE_CHECK_SHA256 | VIGIL_RULE_CHECK_LIFETIME)) == 0)
+		return TRUE;
+	return vigil_rule_lookup_matches_entry(lookup, ref->entry);
+}
+
+/* the destination of an item of a flat bucket: the hash first, then the name in the pool */
+static inline gboolean
+vigil_rule_lookup_matches_dest(const VigilRuleLookup *lookup,
+			       const VigilRuleItem *item,
+			       const gchar *pool)
+{
+	guint64 lo;
+	guint i;
+
+	switch (item->dest_kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+		return lookup->host != NULL && item->dest == lookup->suffix_hashes[0] &&
+		       strcmp(pool + item->pool, lookup->host) == 0;
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		if (lookup->host == NULL || item->dest_len > lookup->n_suffixes)
+			return FALSE;
+		i = lookup->n_suffixes - item->dest_len;
+		return item->dest == lookup->suffix_hashes[i] &&
+		       strcmp(pool + item->pool, lookup->host + lookup->suffix_offsets[i]) == 0;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		if (item->family != lookup->family)
+			return FALSE;
+		if (item->dest_len <= 64)
+			return (lookup->hi & vigil_rule_high_mask(item->dest_len)) == item->dest;
+		if (lookup->hi != item->dest)
+			return FALSE;
+		memcpy(&lo, pool + item->pool, sizeof(lo));
+		return (lookup->lo & vigil_rule_high_mask(item->dest_len - 64)) == lo;
+	default:
+		return TRUE;
+	}
+}
+
+static inline void
+vigil_rule_lookup_set_best(VigilRuleLookup *lookup,
+			   const VigilRuleItem *item,
+			   const VigilRuleRef *ref)
+{
+	lookup->best = item;
+	lookup->best_ref = ref;
+}
+
+/* a flat bucket: its rules best first, so the first that matches is its best */
+static void
+vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
+{
+	const VigilRuleItem *items = vigil_rule_bucket_items(bucket);
+	const VigilRuleRef *refs = vigil_rule_bucket_refs(bucket);
+	const gchar *pool = vigil_rule_bucket_pool(bucket);
+
+	for (guint i = 0; i < bucket->n_entries; i++) {
+		const VigilRuleItem *item = &items[i];
+		if (!vigil_rule_lookup_may_beat(lookup, item, &refs[i]))
+			return;
+		if (vigil_rule_lookup_matches_fields(lookup, item) &&
+		    vigil_rule_lookup_matches_dest(lookup, item, pool) &&
+		    vigil_rule_lookup_matches_checks(lookup, item, &refs[i])) {
+			vigil_rule_lookup_set_best(lookup, item, &refs[i]);
+			return;
+		}
+	}
+}
+
 static void
 vigil_rule_lookup_list(VigilRuleLookup *lookup, const VigilRuleList *list)
 {
 	const VigilRuleItem *items = vigil_rule_list_items(list);
+	const VigilRuleRef *refs = vigil_rule_list_refs(list);
 
-	/* sorted best first: once a rule cannot beat the best so far, none after it can */
-	if (lookup->best != NULL && items[0].score < lookup->best->score)
-		return;
 	for (guint i = 0; i < list->len; i++) {
 		const VigilRuleItem *item = &items[i];
-		if (lookup->best != NULL && vigil_rule_item_compare(item, lookup->best) > 0)
+		if (!vigil_rule_lookup_may_beat(lookup, item, &refs[i]))
 			return;
-		if (vigil_rule_lookup_matches(lookup, item)) {
-			lookup->best = item;
+		if (vigil_rule_lookup_matches_fields(lookup, item) &&
+		    vigil_rule_lookup_matches_checks(lookup, item, &refs[i])) {
+			vigil_rule_lookup_set_best(lookup, item, &refs[i]);
 			return;
 		}
 	}
@@ -1508,7 +2071,8 @@ vigil_rule_lookup_probe(VigilRuleLookup *lookup,
 
 	if ((filter_word & bits) != bits)
 		return;
-	list = vigil_rule_table_find_list(&lookup->self->lists, key, bucket, dest, port_key);
+	list =
+	    vigil_rule_table_find_list(&lookup->self->lists, key, bucket->serial, dest, port_key);
 	if (list != NULL)
 		vigil_rule_lookup_list(lookup, list);
 }
@@ -1519,11 +2083,12 @@ vigil_rule_lookup_dest(VigilRuleLookup *lookup,
 		       const VigilRuleBucket *bucket,
 		       const VigilRuleDest *dest)
 {
-	const guint *n_lists = bucket->n_lists[dest->kind];
+	const VigilRuleHashed *hashed = vigil_rule_bucket_hashed(bucket);
+	const guint *n_lists = hashed->n_lists[dest->kind];
 	guint64 group = vigil_rule_hash_group(bucket->key, dest->hash);
-	guint64 word = bucket->filter.words[(guint)(group >> 32) & bucket->filter.mask];
+	guint64 word = hashed->filter.words[(guint)(group >> 32) & hashed->filter.mask];
 
-	/* the bucket's own filter is small and near the bucket: most absent lists stop here */
+	/* the bucket's own filter is small and in the bucket: most absent lists stop here */
 	if ((word & vigil_rule_filter_group_bits(group)) != vigil_rule_filter_group_bits(group))
 		return;
 	if (n_lists[VIGIL_RULE_PORT_KIND_EXACT] > 0)
@@ -1541,9 +2106,9 @@ vigil_rule_lookup_beaten(VigilRuleLookup *lookup, guint64 who, guint64 dest)
 }
 
 static inline gboolean
-vigil_rule_bucket_has_dest(const VigilRuleBucket *bucket, VigilRuleDestKind kind)
+vigil_rule_hashed_has_dest(const VigilRuleHashed *hashed, VigilRuleDestKind kind)
 {
-	const guint *n_lists = bucket->n_lists[kind];
+	const guint *n_lists = hashed->n_lists[kind];
 
 	return n_lists[0] + n_lists[1] + n_lists[2] > 0;
 }
@@ -1555,7 +2120,7 @@ vigil_rule_lookup_prefixes(VigilRuleLookup *lookup,
 			   gint from,
 			   gint to)
 {
-	const guint64 *mask = bucket->prefix_mask[lookup->family == 6];
+	const guint64 *mask = vigil_rule_bucket_hashed(bucket)->prefix_mask[lookup->family == 6];
 	gint full = lookup->family == 4 ? 32 : 128;
 	VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_CIDR, .family = lookup->family};
 	gint prefix = from;
@@ -1583,21 +2148,20 @@ vigil_rule_lookup_prefixes(VigilRuleLookup *lookup,
 	}
 }
 
+/* a hashed bucket: a probe per destination the query could match, most specific first */
 static void
-vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
+vigil_rule_lookup_hashed(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 {
+	const VigilRuleHashed *hashed = vigil_rule_bucket_hashed(bucket);
 	gboolean has_cidrs;
 	gint full;
 
-	if (bucket == NULL ||
-	    vigil_rule_lookup_beaten(lookup, bucket->who_max, VIGIL_RULE_DEST_EXACT))
-		return;
 	full = lookup->family == 4 ? 32 : 128;
 	has_cidrs =
-	    lookup->family != 0 && vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_CIDR);
+	    lookup->family != 0 && vigil_rule_hashed_has_dest(hashed, VIGIL_RULE_DEST_KIND_CIDR);
 
 	/* exact host and full-length address */
-	if (lookup->host != NULL && vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_HOST)) {
+	if (lookup->host != NULL && vigil_rule_hashed_has_dest(hashed, VIGIL_RULE_DEST_KIND_HOST)) {
 		VigilRuleDest dest = {
 		    .kind = VIGIL_RULE_DEST_KIND_HOST,
 		    .name = lookup->host,
@@ -1610,7 +2174,7 @@ vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 		vigil_rule_lookup_prefixes(lookup, bucket, full, full);
 
 	/* domains, the longest suffix first, only for label counts the bucket has */
-	if (lookup->host != NULL && bucket->domain_mask != 0) {
+	if (lookup->host != NULL && hashed->domain_mask != 0) {
 		for (guint i = 0; i < lookup->n_suffixes; i++) {
 			guint labels = MIN(lookup->n_suffixes - i, VIGIL_RULE_LABELS_MAX);
 			VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_DOMAIN};
@@ -1619,7 +2183,7 @@ vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 				bucket->who_max,
 				VIGIL_RULE_DEST_DOMAIN(lookup->n_suffixes - i)))
 				break;
-			if (!vigil_rule_mask_get(&bucket->domain_mask, labels))
+			if (!vigil_rule_mask_get(&hashed->domain_mask, labels))
 				continue;
 			dest.name = lookup->host + lookup->suffix_offsets[i];
 			dest.hash = vigil_rule_hash_dest_name(lookup->suffix_hashes[i],
@@ -1631,11 +2195,23 @@ vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	/* shorter prefixes, the longest first, then any destination */
 	if (has_cidrs)
 		vigil_rule_lookup_prefixes(lookup, bucket, full - 1, 0);
-	if (vigil_rule_bucket_has_dest(bucket, VIGIL_RULE_DEST_KIND_ANY) &&
+	if (vigil_rule_hashed_has_dest(hashed, VIGIL_RULE_DEST_KIND_ANY) &&
 	    !vigil_rule_lookup_beaten(lookup, bucket->who_max, VIGIL_RULE_DEST_ANY)) {
 		VigilRuleDest dest = {.kind = VIGIL_RULE_DEST_KIND_ANY};
 		vigil_rule_lookup_dest(lookup, bucket, &dest);
 	}
+}
+
+static void
+vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
+{
+	if (bucket == NULL ||
+	    vigil_rule_lookup_beaten(lookup, bucket->who_max, VIGIL_RULE_DEST_EXACT))
+		return;
+	if (bucket->flat)
+		vigil_rule_lookup_flat(lookup, bucket);
+	else
+		vigil_rule_lookup_hashed(lookup, bucket);
 }
 
 /* the host in lower case without a trailing dot, and the hash of each label suffix; a
@@ -1697,10 +2273,13 @@ vigil_rule_lookup_set_host(VigilRuleLookup *lookup, const gchar *host)
 	lookup->suffix_hashes[0] = h;
 }
 
-/* the best rule in the index; @asked_digest says whether a rule pinning a digest was
- * tested against @query's (asked for or not) */
+/* the item of the best rule in the index and its @ref; @asked_digest says whether a rule
+ * pinning a digest was tested against @query's (asked for or not) */
 static const VigilRuleItem *
-vigil_rule_set_lookup_index(VigilRuleSet *self, const VigilRuleQuery *query, gboolean *asked_digest)
+vigil_rule_set_lookup_index(VigilRuleSet *self,
+			    const VigilRuleQuery *query,
+			    const VigilRuleRef **ref,
+			    gboolean *asked_digest)
 {
 	static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const gchar *who_names[3];
@@ -1714,15 +2293,8 @@ vigil_rule_set_lookup_index(VigilRuleSet *self, const VigilRuleQuery *query, gbo
 	lookup.query = query;
 	lookup.port_key_exact = VIGIL_RULE_PORT_KEY_EXACT(query->port);
 	lookup.port_key_block = VIGIL_RULE_PORT_KEY_BLOCK(query->port);
-	vigil_rule_lookup_set_host(&lookup, query->host);
-	if (query->family == 6 && memcmp(query->addr, mapped, sizeof(mapped)) == 0) {
-		lookup.family = 4;
-		vigil_rule_load_address(query->addr + 12, 4, &lookup.hi, &lookup.lo);
-	} else if (query->family == 4 || query->family == 6) {
-		lookup.family = query->family;
-		vigil_rule_load_address(query->addr, query->family, &lookup.hi, &lookup.lo);
-	}
 
+	/* the buckets first, so that their blocks come in from memory while the host is hashed */
 	who_names[VIGIL_RULE_WHO_KIND_EXE] = query->exe;
 	who_names[VIGIL_RULE_WHO_KIND_APP_ID] = query->app_id;
 	who_names[VIGIL_RULE_WHO_KIND_UNIT] = query->unit;
@@ -1731,6 +2303,16 @@ vigil_rule_set_lookup_index(VigilRuleSet *self, const VigilRuleQuery *query, gbo
 			continue;
 		who_keys[kind] =
 		    vigil_rule_hash_bucket(kind, vigil_rule_hash_name(who_names[kind]));
+		vigil_rule_table_prefetch_bucket(&self->buckets, who_keys[kind]);
+	}
+
+	vigil_rule_lookup_set_host(&lookup, query->host);
+	if (query->family == 6 && memcmp(query->addr, mapped, sizeof(mapped)) == 0) {
+		lookup.family = 4;
+		vigil_rule_load_address(query->addr + 12, 4, &lookup.hi, &lookup.lo);
+	} else if (query->family == 4 || query->family == 6) {
+		lookup.family = query->family;
+		vigil_rule_load_address(query->addr, query->family, &lookup.hi, &lookup.lo);
 	}
 
 	/* a specific app first: any-app rules are often beaten without a look */
@@ -1745,6 +2327,7 @@ vigil_rule_set_lookup_index(VigilRuleSet *self, const VigilRuleQuery *query, gbo
 	}
 	vigil_rule_lookup_bucket(&lookup, self->any);
 	*asked_digest = lookup.sha256_done;
+	*ref = lookup.best_ref;
 	return lookup.best;
 }
 
@@ -1915,7 +2498,8 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 			  guint64 hash,
 			  const VigilRuleMemoKey *key,
 			  gint64 now,
-			  const VigilRuleItem *best)
+			  const VigilRuleItem *best,
+			  const VigilRuleRef *best_ref)
 {
 	VigilRuleMemoSet *set = &self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)];
 	guint32 *seen = &set->seen[hash >> 63];
@@ -1934,10 +2518,11 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 	set->last_way = (guint8)way;
 	entry = &self->memo->entries[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)][way];
 	entry->generation = self->generation;
-	entry->rule = best != NULL ? best->rule : NULL;
+	entry->rule = best != NULL ? best_ref->rule : NULL;
 	entry->since = now;
-	entry->expires = best != NULL && best->entry->lifetime == VIGIL_LIFETIME_UNTIL
-			     ? best->entry->expires
+	entry->expires = best != NULL && (best->checks & VIGIL_RULE_CHECK_LIFETIME) != 0 &&
+				 best_ref->entry->lifetime == VIGIL_LIFETIME_UNTIL
+			     ? best_ref->entry->expires
 			     : G_MAXINT64;
 	vigil_rule_memo_entry_set_key(entry, key);
 }
@@ -1964,6 +2549,7 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 {
 	VigilRuleMemoEntry *entry = NULL;
 	const VigilRuleItem *best;
+	const VigilRuleRef *best_ref = NULL;
 	VigilRuleMemoKey key;
 	gboolean asked_digest = FALSE;
 	gboolean memoize = FALSE;
@@ -1988,10 +2574,10 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 		}
 		self->memo_misses++;
 	}
-	best = vigil_rule_set_lookup_index(self, query, &asked_digest);
+	best = vigil_rule_set_lookup_index(self, query, &best_ref, &asked_digest);
 	if (memoize && !asked_digest)
-		vigil_rule_set_memo_store(self, way, hash, &key, query->now, best);
-	return best != NULL ? best->rule : NULL;
+		vigil_rule_set_memo_store(self, way, hash, &key, query->now, best, best_ref);
+	return best != NULL ? best_ref->rule : NULL;
 }
 
 /**

@@ -1325,6 +1325,58 @@ test_random_cross_check_sparse(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(n_matched, <, 20000 * 9 / 10);
 }
 
+/* checks @n_queries random queries against the scan, with the memo off */
+static void
+test_cross_check_queries(TestFixture *fixture, guint n_queries)
+{
+	g_autoptr(GPtrArray) rules = vigil_rule_set_get_rules(fixture->set);
+
+	for (guint i = 0; i < n_queries; i++) {
+		VigilRule *indexed;
+		VigilRule *brute;
+		random_query(fixture);
+		indexed = vigil_rule_set_lookup(fixture->set, &fixture->query);
+		brute = brute_lookup(rules, &fixture->query, "boot-a");
+		g_assert_cmpstr(indexed != NULL ? vigil_rule_get_id(indexed) : NULL,
+				==,
+				brute != NULL ? vigil_rule_get_id(brute) : NULL);
+	}
+}
+
+/* a bucket of a few rules is scanned as a whole, a larger one hashed into lists: rules are
+ * added one by one until every bucket has been both, then removed in a random order, and
+ * the answers are checked all along */
+static void
+test_random_bucket_forms(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GError) error = NULL;
+	guint n_rules = 600;
+
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	vigil_rule_set_set_boot_id(fixture->set, "boot-a");
+	for (guint i = 0; i < n_rules; i++) {
+		g_autoptr(VigilRule) rule = random_rule(i);
+		gboolean ret = vigil_rule_set_add(fixture->set, rule, &error);
+		g_assert_no_error(error);
+		g_assert_true(ret);
+		g_ptr_array_add(ids, g_strdup(vigil_rule_get_id(rule)));
+		if (i % 6 == 0)
+			test_cross_check_queries(fixture, 40);
+	}
+	while (ids->len > 0) {
+		guint idx = (guint)g_test_rand_int_range(0, (gint32)ids->len);
+		gboolean ret =
+		    vigil_rule_set_remove(fixture->set, g_ptr_array_index(ids, idx), &error);
+		g_assert_no_error(error);
+		g_assert_true(ret);
+		g_ptr_array_remove_index_fast(ids, idx);
+		if (ids->len % 6 == 0)
+			test_cross_check_queries(fixture, 40);
+	}
+	g_assert_cmpuint(vigil_rule_set_get_size(fixture->set), ==, 0);
+}
+
 /* the memo: answers from it must be what a scan finds, whatever happened since they were
  * stored */
 
@@ -2006,6 +2058,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/random-cross-check", test_random_cross_check);
 	fixtured_test("/vigil/rules/rule-set/random-cross-check-sparse",
 		      test_random_cross_check_sparse);
+	fixtured_test("/vigil/rules/rule-set/random-bucket-forms", test_random_bucket_forms);
 	fixtured_test("/vigil/rules/rule-set/memo-once", test_memo_once);
 	fixtured_test("/vigil/rules/rule-set/memo-until", test_memo_until);
 	fixtured_test("/vigil/rules/rule-set/memo-sha256", test_memo_sha256);
