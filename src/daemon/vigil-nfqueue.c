@@ -28,7 +28,8 @@
  * Packets are read in batches of up to VIGIL_NFQUEUE_BATCH per wake-up with recvmmsg() into
  * one reusable buffer; verdicts given during the batch are appended to one reusable send
  * buffer and go to the kernel in a single sendmsg() when the batch ends, verdicts given
- * later are sent at once. Nothing is allocated per packet.
+ * later are sent at once. The batch ends with the verdict of its last packet, not when the
+ * handler returns from it. Nothing is allocated per packet.
  *
  * Malformed messages: a packet message whose packet header is readable but whose other
  * attributes are not (bad lengths, truncated, no payload) is counted as malformed and gets
@@ -522,6 +523,11 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 			break;
 		}
 		for (gint i = 0; i < n && self->nl != NULL; i++) {
+			/* the last packet of a drained socket: its verdict goes out as soon as it
+			 * is given, with the rest of the batch, so that what the handler does
+			 * after deciding (events, the live table) does not hold the connection */
+			if (i == n - 1 && (guint)n < want)
+				self->dispatching = FALSE;
 			if ((self->recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
 				vigil_nfqueue_count_malformed(self,
 							      "datagram larger than the buffer");
