@@ -36,7 +36,10 @@
  * runs on the main loop, a bounded number of datagrams per wakeup.
  */
 
-#define BUFFER_SIZE		  (64 * 1024)
+#define BUFFER_SIZE (64 * 1024)
+/* every event is its own datagram: read many with one recvmmsg() */
+#define EVENT_SLOTS		  32
+#define EVENT_SLOT_SIZE		  8192
 #define EVENT_DATAGRAMS_PER_BATCH 8192
 #define EVENTS_REST_MS		  100
 #define DUMP_DATAGRAMS_PER_CALL	  16
@@ -55,6 +58,10 @@ struct _VigilNlConntrack {
 	guint refresh_interval;
 	gboolean updates;
 	guint8 *buffer;
+	guint8 *event_buffer; /* EVENT_SLOTS of EVENT_SLOT_SIZE */
+	struct iovec event_iov[EVENT_SLOTS];
+	struct mmsghdr event_msgs[EVENT_SLOTS];
+	struct sockaddr_nl event_addrs[EVENT_SLOTS];
 	guint receive_buffer;
 	gboolean accounting;
 	gboolean dumping;
@@ -503,6 +510,46 @@ vigil_nl_conntrack_handle_message(VigilNlConntrack *self, const struct nlmsghdr 
 	vigil_connection_table_apply_entry(self->table, &entry);
 }
 
+/* reads up to EVENT_SLOTS event datagrams and handles them; the number read, or -1 */
+static gint
+vigil_nl_conntrack_receive_events(VigilNlConntrack *self, gint *errsv)
+{
+	gint n;
+
+	for (guint i = 0; i < EVENT_SLOTS; i++) {
+		self->event_msgs[i].msg_hdr.msg_name = &self->event_addrs[i];
+		self->event_msgs[i].msg_hdr.msg_namelen = sizeof(self->event_addrs[i]);
+		self->event_msgs[i].msg_hdr.msg_flags = 0;
+	}
+	n = recvmmsg(mnl_socket_get_fd(self->events),
+		     self->event_msgs,
+		     EVENT_SLOTS,
+		     MSG_DONTWAIT,
+		     NULL);
+	if (n < 0) {
+		*errsv = errno;
+		return -1;
+	}
+	for (gint i = 0; i < n; i++) {
+		const struct nlmsghdr *nlh =
+		    (const struct nlmsghdr *)(self->event_buffer + i * EVENT_SLOT_SIZE);
+		gint remaining = (gint)self->event_msgs[i].msg_len;
+
+		/* only the kernel sends conntrack events */
+		if ((self->event_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ||
+		    self->event_addrs[i].nl_pid != 0) {
+			self->n_malformed++;
+			continue;
+		}
+		for (; mnl_nlmsg_ok(nlh, remaining); nlh = mnl_nlmsg_next(nlh, &remaining)) {
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+				continue;
+			vigil_nl_conntrack_handle_message(self, nlh, FALSE);
+		}
+	}
+	return n;
+}
+
 static gboolean
 vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data);
 
@@ -525,11 +572,9 @@ vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data
 	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
 	gboolean drained = FALSE;
 
-	for (guint i = 0; i < EVENT_DATAGRAMS_PER_BATCH; i++) {
-		const struct nlmsghdr *nlh;
+	for (guint i = 0; i < EVENT_DATAGRAMS_PER_BATCH; i += EVENT_SLOTS) {
 		gint errsv = 0;
-		gssize n = vigil_nl_conntrack_receive(self, self->events, &errsv);
-		gint remaining;
+		gint n = vigil_nl_conntrack_receive_events(self, &errsv);
 
 		if (n < 0) {
 			if (errsv == EAGAIN) {
@@ -548,12 +593,9 @@ vigil_nl_conntrack_events_cb(gint fd, GIOCondition condition, gpointer user_data
 			g_warning("conntrack events: %s", g_strerror(errsv));
 			break;
 		}
-		remaining = (gint)n;
-		for (nlh = (const struct nlmsghdr *)self->buffer; mnl_nlmsg_ok(nlh, remaining);
-		     nlh = mnl_nlmsg_next(nlh, &remaining)) {
-			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
-				continue;
-			vigil_nl_conntrack_handle_message(self, nlh, FALSE);
+		if (n < EVENT_SLOTS) {
+			drained = TRUE;
+			break;
 		}
 	}
 	if (!drained)
@@ -927,6 +969,7 @@ vigil_nl_conntrack_finalize(GObject *object)
 	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(object);
 
 	g_free(self->buffer);
+	g_free(self->event_buffer);
 	G_OBJECT_CLASS(vigil_nl_conntrack_parent_class)->finalize(object);
 }
 
@@ -960,6 +1003,13 @@ static void
 vigil_nl_conntrack_init(VigilNlConntrack *self)
 {
 	self->buffer = g_malloc(BUFFER_SIZE);
+	self->event_buffer = g_malloc(EVENT_SLOTS * EVENT_SLOT_SIZE);
+	for (guint i = 0; i < EVENT_SLOTS; i++) {
+		self->event_iov[i].iov_base = self->event_buffer + i * EVENT_SLOT_SIZE;
+		self->event_iov[i].iov_len = EVENT_SLOT_SIZE;
+		self->event_msgs[i].msg_hdr.msg_iov = &self->event_iov[i];
+		self->event_msgs[i].msg_hdr.msg_iovlen = 1;
+	}
 	self->receive_buffer = VIGIL_NL_CONNTRACK_RCVBUF;
 	self->dump_seq = (guint32)g_random_int();
 	self->updates = TRUE;
