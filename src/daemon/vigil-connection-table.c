@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -25,7 +26,16 @@
  * apps, VIGIL_CONNECTION_TABLE_PENDING_MAX pending attributions, and a change set no larger
  * than the table. Strings are interned reference-counted strings: the thousand connections
  * of one browser share one exe, cmdline and user.
+ *
+ * Closed connections stay a while, for clients to show what just happened: the newest
+ * VIGIL_CONNECTION_TABLE_CLOSED_MAX of them, for VIGIL_CONNECTION_TABLE_CLOSED_SECONDS.
+ * After a flood of short connections the table shrinks back to the live ones, and the
+ * memory goes back to the system. The timer that forgets them only runs while there are
+ * closed connections to forget: an idle table sets none.
  */
+
+/* forgetting this many at once leaves enough free memory to hand it back */
+#define VIGIL_CONNECTION_TABLE_TRIM_AFTER 1024
 
 typedef struct _AppTotals AppTotals;
 
@@ -40,6 +50,7 @@ typedef struct {
 	guint64 accounted_bytes_out;
 	guint64 accounted_packets_in;
 	guint64 accounted_packets_out;
+	gint64 closed_at; /* monotonic */
 } Connection;
 
 struct _AppTotals {
@@ -75,6 +86,9 @@ struct _VigilConnectionTable {
 	gboolean resyncing;
 	guint64 n_evicted;
 	VigilDnsCache *dns_cache;
+	guint closed_max;
+	guint closed_seconds;
+	guint forget_id;
 };
 
 enum { SIGNAL_CHANGED, SIGNAL_LAST };
@@ -619,17 +633,70 @@ vigil_connection_table_mark_removed(VigilConnectionTable *self, Connection *conn
 /* lifecycle of one connection */
 
 static void
+vigil_connection_table_remove(VigilConnectionTable *self, Connection *connection);
+static void
+vigil_connection_table_schedule_forget(VigilConnectionTable *self);
+
+static void
 vigil_connection_table_close(VigilConnectionTable *self, Connection *connection, gint64 ended)
 {
 	if (connection->public.closed)
 		return;
 	connection->public.closed = TRUE;
 	connection->public.ended = ended;
+	connection->closed_at = g_get_monotonic_time();
 	g_queue_unlink(&self->live, &connection->link);
 	g_queue_push_tail_link(&self->closed, &connection->link);
 	if (connection->app != NULL && connection->app->public.live > 0)
 		connection->app->public.live--;
 	vigil_connection_table_mark_removed(self, connection);
+
+	/* closed_max is at least 1, so the head is never the one just closed */
+	while (self->closed.length > self->closed_max)
+		vigil_connection_table_remove(self, g_queue_peek_head(&self->closed));
+	vigil_connection_table_schedule_forget(self);
+}
+
+static gboolean
+vigil_connection_table_forget_cb(gpointer user_data)
+{
+	VigilConnectionTable *self = VIGIL_CONNECTION_TABLE(user_data);
+	gint64 now = g_get_monotonic_time();
+	guint forgotten = 0;
+
+	self->forget_id = 0;
+	while (self->closed.length > 0) {
+		Connection *connection = g_queue_peek_head(&self->closed);
+
+		if (connection->closed_at + (gint64)self->closed_seconds * G_USEC_PER_SEC > now)
+			break;
+		vigil_connection_table_remove(self, connection);
+		forgotten++;
+	}
+#ifdef __GLIBC__
+	/* glibc keeps freed memory for later; after a flood there is no later */
+	if (forgotten >= VIGIL_CONNECTION_TABLE_TRIM_AFTER)
+		malloc_trim(0);
+#endif
+	vigil_connection_table_schedule_forget(self);
+	return G_SOURCE_REMOVE;
+}
+
+/* a timer for when the oldest closed connection is due, if there is one */
+static void
+vigil_connection_table_schedule_forget(VigilConnectionTable *self)
+{
+	Connection *oldest = g_queue_peek_head(&self->closed);
+	gint64 due;
+
+	if (self->forget_id != 0 || oldest == NULL)
+		return;
+	due = oldest->closed_at + (gint64)self->closed_seconds * G_USEC_PER_SEC -
+	      g_get_monotonic_time();
+	self->forget_id = g_timeout_add_seconds(
+	    (guint)CLAMP((due + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, 1, G_MAXUINT),
+	    vigil_connection_table_forget_cb,
+	    self);
 }
 
 static void
@@ -1095,6 +1162,30 @@ vigil_connection_table_get_apps(VigilConnectionTable *self)
 	return array;
 }
 
+/**
+ * vigil_connection_table_set_closed_retention:
+ * @self: a #VigilConnectionTable
+ * @max_closed: how many closed connections to keep at most (at least 1)
+ * @seconds: how long to keep a closed connection
+ *
+ * Changes how much of the recent past the table keeps (the defaults are
+ * VIGIL_CONNECTION_TABLE_CLOSED_MAX and VIGIL_CONNECTION_TABLE_CLOSED_SECONDS).
+ */
+void
+vigil_connection_table_set_closed_retention(VigilConnectionTable *self,
+					    guint max_closed,
+					    guint seconds)
+{
+	g_return_if_fail(VIGIL_IS_CONNECTION_TABLE(self));
+
+	self->closed_max = MAX(max_closed, 1);
+	self->closed_seconds = seconds;
+	while (self->closed.length > self->closed_max)
+		vigil_connection_table_remove(self, g_queue_peek_head(&self->closed));
+	g_clear_handle_id(&self->forget_id, g_source_remove);
+	vigil_connection_table_schedule_forget(self);
+}
+
 void
 vigil_connection_table_set_dns_cache(VigilConnectionTable *self, VigilDnsCache *cache)
 {
@@ -1109,6 +1200,7 @@ vigil_connection_table_dispose(GObject *object)
 	VigilConnectionTable *self = VIGIL_CONNECTION_TABLE(object);
 
 	g_clear_object(&self->dns_cache);
+	g_clear_handle_id(&self->forget_id, g_source_remove);
 	G_OBJECT_CLASS(vigil_connection_table_parent_class)->dispose(object);
 }
 
@@ -1178,6 +1270,8 @@ vigil_connection_table_init(VigilConnectionTable *self)
 	g_queue_init(&self->closed);
 	g_queue_init(&self->pending_order);
 	self->max_connections = VIGIL_CONNECTION_TABLE_MAX;
+	self->closed_max = VIGIL_CONNECTION_TABLE_CLOSED_MAX;
+	self->closed_seconds = VIGIL_CONNECTION_TABLE_CLOSED_SECONDS;
 }
 
 VigilConnectionTable *

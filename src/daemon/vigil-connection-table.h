@@ -18,7 +18,10 @@ G_BEGIN_DECLS
 /* bound on per-app totals; apps without live connections, least recently seen, go first */
 #define VIGIL_CONNECTION_TABLE_APPS_MAX 4096
 /* attributions waiting for their conntrack entry: bound and lifetime */
-#define VIGIL_CONNECTION_TABLE_PENDING_MAX     4096
+#define VIGIL_CONNECTION_TABLE_PENDING_MAX 4096
+/* closed connections kept for clients to show: this many, this long at most */
+#define VIGIL_CONNECTION_TABLE_CLOSED_MAX      4096
+#define VIGIL_CONNECTION_TABLE_CLOSED_SECONDS  300
 #define VIGIL_CONNECTION_TABLE_PENDING_SECONDS 30
 #define VIGIL_CONNECTION_UID_UNKNOWN	       G_MAXUINT32
 
@@ -186,6 +189,10 @@ G_DECLARE_FINAL_TYPE(VigilConnectionTable, vigil_connection_table, VIGIL, CONNEC
 
 VigilConnectionTable *
 vigil_connection_table_new(guint max_connections);
+void
+vigil_connection_table_set_closed_retention(VigilConnectionTable *self,
+					    guint max_closed,
+					    guint seconds);
 void
 vigil_connection_table_set_dns_cache(VigilConnectionTable *self, VigilDnsCache *cache);
 void

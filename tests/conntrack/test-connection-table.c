@@ -511,6 +511,47 @@ test_table_bound(Fixture *fixture, gconstpointer data)
 	}
 }
 
+static gboolean
+quit_cb(gpointer user_data)
+{
+	g_main_loop_quit(user_data);
+	return G_SOURCE_REMOVE;
+}
+
+/* closed connections: only the newest few, and only for a while, then the timer is gone */
+static void
+test_table_closed_retention(Fixture *fixture, gconstpointer data)
+{
+	VigilConntrackEntry entry;
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+
+	vigil_connection_table_set_closed_retention(fixture->table, 3, 1);
+	entry_init(&entry, VIGIL_CONNTRACK_EVENT_NEW, 1, IPPROTO_UDP, 999, 53);
+	vigil_connection_table_apply_entry(fixture->table, &entry);
+	for (guint i = 0; i < 10; i++) {
+		entry_init(&entry, VIGIL_CONNTRACK_EVENT_NEW, 100 + i, IPPROTO_UDP, 1000 + i, 53);
+		vigil_connection_table_apply_entry(fixture->table, &entry);
+		entry.type = VIGIL_CONNTRACK_EVENT_DESTROY;
+		vigil_connection_table_apply_entry(fixture->table, &entry);
+		g_assert_cmpuint(vigil_connection_table_get_size(fixture->table), <=, 4);
+	}
+	/* the newest three closed and the live one; forgetting is not evicting */
+	g_assert_cmpuint(vigil_connection_table_get_size(fixture->table), ==, 4);
+	g_assert_cmpuint(vigil_connection_table_get_n_live(fixture->table), ==, 1);
+	g_assert_cmpuint(vigil_connection_table_get_n_evicted(fixture->table), ==, 0);
+	g_assert_null(vigil_connection_table_lookup_by_id(fixture->table, 106));
+	g_assert_nonnull(vigil_connection_table_lookup_by_id(fixture->table, 107));
+	g_assert_nonnull(vigil_connection_table_lookup_by_id(fixture->table, 109));
+
+	/* a second later (g_timeout_add_seconds may round up to the next second) they are
+	 * gone, the live one stays, and nothing is scheduled any more */
+	g_timeout_add(2500, quit_cb, loop);
+	g_main_loop_run(loop);
+	g_assert_cmpuint(vigil_connection_table_get_size(fixture->table), ==, 1);
+	g_assert_nonnull(vigil_connection_table_lookup_by_id(fixture->table, 1));
+	g_assert_false(g_main_context_pending(NULL));
+}
+
 /* a reference outlives eviction */
 static void
 test_table_snapshot_ref(Fixture *fixture, gconstpointer data)
@@ -631,6 +672,9 @@ main(gint argc, gchar **argv)
 	fixtured_test("/vigil/daemon/conntrack/table/pending-bound", 0, test_table_pending_bound);
 	fixtured_test("/vigil/daemon/conntrack/table/app-totals", 0, test_table_app_totals);
 	fixtured_test("/vigil/daemon/conntrack/table/resync", 0, test_table_resync);
+	fixtured_test("/vigil/daemon/conntrack/table/closed-retention",
+		      0,
+		      test_table_closed_retention);
 	fixtured_test("/vigil/daemon/conntrack/table/bound", 100, test_table_bound);
 	fixtured_test("/vigil/daemon/conntrack/table/snapshot-ref", 10, test_table_snapshot_ref);
 	fixtured_test("/vigil/daemon/conntrack/table/dns", 0, test_table_dns);
