@@ -5,9 +5,13 @@
 #
 #   sh bench/bench-connect.sh [BUILDDIR] [ROUNDS] [N]
 #
-# Each round also runs vigild with background load: 1,000 extra processes holding 20,000
-# sockets (bench/sockhog.c), for the attribution figures. At the end, one flood of 100,000
-# short connections through vigild shows whether its memory stays bounded.
+# Each round also runs the floor: bench/nfq-floor.c, a listener that accepts every queued
+# packet at once, behind vigild's own table (set up with tests/netns/vigil-nft-tool), to
+# show what the queue itself costs on this machine. Each round also runs vigild with
+# background load: 1,000 extra processes holding 20,000 sockets (bench/sockhog.c), for the
+# attribution figures. At the end, floods of 100,000
+# short connections through vigild (FLOODS, 3 by default) show whether its memory stays
+# bounded.
 #
 # Two namespaces joined by veth (198.18.0.1 client, 198.18.0.2 server), the shared
 # yardstick connbench (../shared/bench/connbench.c) as load generator, and rounds that
@@ -21,17 +25,21 @@ rounds=${2:-5}
 n=${3:-5000}
 shared=${VIGIL_SHARED:-$top/../shared}
 vigild=$builddir/src/daemon/vigild
+nfttool=$builddir/tests/netns/vigil-nft-tool
 out=$(mktemp -d)
 cli=vbench-cli
 srv=vbench-srv
 
 [ "$(id -u)" -eq 0 ] || { echo "bench-connect: needs root" >&2; exit 1; }
 [ -x "$vigild" ] || { echo "bench-connect: build first: $vigild is missing" >&2; exit 1; }
+[ -x "$nfttool" ] || { echo "bench-connect: build with -Dtests=true: $nfttool is missing" >&2; exit 1; }
 cc -O2 -o "$out/connbench" "$shared/bench/connbench.c"
 cc -O2 -o "$out/sockhog" "$top/bench/sockhog.c"
+cc -O2 -o "$out/nfq-floor" "$top/bench/nfq-floor.c" -lmnl
 
 cleanup() {
     [ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null || true
+    [ -n "${floor_pid:-}" ] && kill "$floor_pid" 2>/dev/null || true
     [ -n "${hog_pid:-}" ] && kill -- "-$hog_pid" 2>/dev/null || true
     [ -n "${server_pid:-}" ] && kill "$server_pid" 2>/dev/null || true
     ip netns del $cli 2>/dev/null || true
@@ -85,11 +93,28 @@ stop_vigild() {
     daemon_pid=
 }
 
+start_floor() {
+    ip netns exec $cli "$out/nfq-floor" &
+    floor_pid=$!
+    ip netns exec $cli "$nfttool" apply >/dev/null
+}
+
+stop_floor() {
+    ip netns exec $cli "$nfttool" remove
+    kill "$floor_pid"
+    wait "$floor_pid" 2>/dev/null || true
+    floor_pid=
+}
+
 rss() { awk '/VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
 
 for i in $(seq "$rounds"); do
     echo "none $(run tcp)" | tee -a "$out/results"
     echo "none $(run udp)" | tee -a "$out/results"
+    start_floor
+    echo "floor $(run tcp)" | tee -a "$out/results"
+    echo "floor $(run udp)" | tee -a "$out/results"
+    stop_floor
     start_vigild
     echo "vigild $(run tcp)" | tee -a "$out/results"
     echo "vigild $(run udp)" | tee -a "$out/results"
@@ -107,12 +132,15 @@ for i in $(seq "$rounds"); do
     hog_pid=
 done
 
-# memory under a flood: 100,000 short connections, RSS before and after
+# memory under floods: ${FLOODS:-3} floods of 100,000 short connections in a row, RSS
+# before and after each; bounded means it stops growing
 start_vigild
-before=$(rss)
-echo "flood $(run tcp 100000)"
-after=$(rss)
-echo "vigild flood rss_before_kb=$before rss_after_kb=$after" | tee "$out/flood"
+line="vigild floods rss_kb: before=$(rss)"
+for i in $(seq "${FLOODS:-3}"); do
+    echo "flood $i $(run tcp 100000)"
+    line="$line after_$i=$(rss)"
+done
+echo "$line" | tee "$out/flood"
 stop_vigild
 
 /usr/bin/python3 - "$out/results" <<'PY'
@@ -136,9 +164,13 @@ for (setup, proto), v in sorted(runs.items()):
     med[(setup, proto)] = (p50, rate)
     print(f'| {setup} | {proto} | {p50:.1f} | {rate:.0f} | {sum(x[2] for x in v)} |')
 for proto in ('tcp', 'udp'):
-    if ('none', proto) in med and ('vigild', proto) in med:
-        r = med[('vigild', proto)][0] / med[('none', proto)][0]
-        print(f'{proto}: vigild p50 is {r:.2f}x the no-firewall p50')
+    for setup in ('floor', 'vigild'):
+        if ('none', proto) in med and (setup, proto) in med:
+            r = med[(setup, proto)][0] / med[('none', proto)][0]
+            print(f'{proto}: {setup} p50 is {r:.2f}x the no-firewall p50')
+    if ('floor', proto) in med and ('vigild', proto) in med:
+        d = med[('vigild', proto)][0] - med[('floor', proto)][0]
+        print(f'{proto}: vigild adds {d:.1f} us to the floor p50')
     if ('vigild', proto) in med and ('vigild+load', proto) in med:
         r = med[('vigild+load', proto)][0] / med[('vigild', proto)][0]
         print(f'{proto}: with 1,000 processes holding 20,000 sockets, p50 is {r:.2f}x the unloaded vigild p50')
