@@ -1256,6 +1256,28 @@ vigil_daemon_get_prompt_timeout(VigilDaemon *self)
 	return self->config->prompt_timeout;
 }
 
+/* the agent manager times the prompts; the config keeps the value for everyone to read */
+gboolean
+vigil_daemon_set_prompt_timeout(VigilDaemon *self, guint seconds, GError **error)
+{
+	if (seconds < VIGIL_CONFIG_PROMPT_TIMEOUT_MIN ||
+	    seconds > VIGIL_CONFIG_PROMPT_TIMEOUT_MAX) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_ARGUMENT,
+			    "a prompt timeout of %u s is out of range: use %u to %u seconds",
+			    seconds,
+			    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MIN,
+			    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MAX);
+		return FALSE;
+	}
+	self->config->prompt_timeout = seconds;
+	if (self->agents != NULL)
+		vigil_agent_manager_set_timeout(self->agents, seconds);
+	g_message("prompt timeout is now %u s", seconds);
+	return TRUE;
+}
+
 GVariant *
 vigil_daemon_get_stats(VigilDaemon *self)
 {

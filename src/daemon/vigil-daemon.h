@@ -43,6 +43,8 @@ gboolean
 vigil_daemon_set_default_action(VigilDaemon *self, VigilAction action, GError **error);
 guint
 vigil_daemon_get_prompt_timeout(VigilDaemon *self);
+gboolean
+vigil_daemon_set_prompt_timeout(VigilDaemon *self, guint seconds, GError **error);
 GVariant *
 vigil_daemon_get_stats(VigilDaemon *self);
 gchar *

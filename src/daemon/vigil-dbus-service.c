@@ -559,7 +559,7 @@ vigil_dbus_service_handle_set_default_action(VigilDBusDaemon1 *object,
 					   vigil_dbus_service_run_set_default_action);
 }
 
-/* the agent manager holds the timeout that counts; the property mirrors it */
+/* the daemon holds the timeout (and hands it to the agent manager); the property mirrors it */
 static void
 vigil_dbus_service_run_set_prompt_timeout(VigilDBusService *self,
 					  GDBusMethodInvocation *invocation,
@@ -567,24 +567,15 @@ vigil_dbus_service_run_set_prompt_timeout(VigilDBusService *self,
 					  gboolean all)
 {
 	GVariant *params = g_dbus_method_invocation_get_parameters(invocation);
+	g_autoptr(GError) error = NULL;
 	guint32 seconds = 0;
 
 	g_variant_get(params, "(u)", &seconds);
-	if (seconds < VIGIL_CONFIG_PROMPT_TIMEOUT_MIN ||
-	    seconds > VIGIL_CONFIG_PROMPT_TIMEOUT_MAX) {
-		g_dbus_method_invocation_return_error(
-		    invocation,
-		    VIGIL_ERROR,
-		    VIGIL_ERROR_INVALID_ARGUMENT,
-		    "a prompt timeout of %u s is out of range: use %u to %u seconds",
-		    seconds,
-		    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MIN,
-		    (guint)VIGIL_CONFIG_PROMPT_TIMEOUT_MAX);
+	if (!vigil_daemon_set_prompt_timeout(self->daemon, seconds, &error)) {
+		g_dbus_method_invocation_return_gerror(invocation, error);
 		return;
 	}
-	vigil_agent_manager_set_timeout(self->agents, seconds);
 	vigil_dbus_daemon1_set_prompt_timeout(self->skeleton, seconds);
-	g_message("prompt timeout is now %u s", seconds);
 	vigil_dbus_daemon1_complete_set_prompt_timeout(self->skeleton, invocation);
 }
 
