@@ -70,6 +70,7 @@ vigil_dbus_service_call_free(VigilDBusServiceCall *call)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VigilDBusServiceCall, vigil_dbus_service_call_free)
 
+/* @error stays the caller's; it is turned into a VigilError on the way */
 static void
 vigil_dbus_service_return_error(GDBusMethodInvocation *invocation, GError *error)
 {
@@ -312,14 +313,14 @@ vigil_dbus_service_run_add_rule(VigilDBusService *self,
 
 	rule = vigil_rule_new_from_variant(dict, &error);
 	if (rule == NULL) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	/* the daemon assigns ids: a client cannot overwrite a rule by naming it */
 	vigil_rule_set_id(rule, NULL);
 	id = vigil_daemon_add_rule(self->daemon, rule, &error);
 	if (id == NULL) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_complete_add_rule(self->skeleton, invocation, id);
@@ -350,7 +351,7 @@ vigil_dbus_service_run_update_rule(VigilDBusService *self,
 
 	g_variant_get(params, "(&s@a{sv})", &id, &dict);
 	if (!vigil_daemon_update_rule(self->daemon, id, dict, &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_complete_update_rule(self->skeleton, invocation);
@@ -381,7 +382,7 @@ vigil_dbus_service_run_remove_rule(VigilDBusService *self,
 
 	g_variant_get(params, "(&s)", &id);
 	if (!vigil_daemon_remove_rule(self->daemon, id, &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_complete_remove_rule(self->skeleton, invocation);
@@ -415,7 +416,7 @@ vigil_dbus_service_run_import_rules(VigilDBusService *self,
 	g_variant_get(params, "(&s&s)", &format, &contents);
 	ids = vigil_daemon_import_rules(self->daemon, format, contents, problems, &error);
 	if (ids == NULL) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	g_ptr_array_add(ids, NULL);
@@ -468,7 +469,7 @@ vigil_dbus_service_run_save_rules(VigilDBusService *self,
 
 	g_variant_lookup(options, "force", "b", &force);
 	if (!vigil_daemon_save_rules(self->daemon, force, &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_complete_save_rules(self->skeleton, invocation);
@@ -509,7 +510,7 @@ vigil_dbus_service_run_set_mode(VigilDBusService *self,
 		return;
 	}
 	if (!vigil_daemon_set_mode(self->daemon, mode, &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_set_mode(self->skeleton, vigil_mode_to_string(mode));
@@ -540,7 +541,7 @@ vigil_dbus_service_run_set_default_action(VigilDBusService *self,
 
 	g_variant_get(params, "(&s)", &str);
 	if (!vigil_daemon_set_default_action(self->daemon, vigil_action_from_string(str), &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_set_default_action(self->skeleton, str);
@@ -572,7 +573,7 @@ vigil_dbus_service_run_set_prompt_timeout(VigilDBusService *self,
 
 	g_variant_get(params, "(u)", &seconds);
 	if (!vigil_daemon_set_prompt_timeout(self->daemon, seconds, &error)) {
-		g_dbus_method_invocation_return_gerror(invocation, error);
+		vigil_dbus_service_return_error(invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_set_prompt_timeout(self->skeleton, seconds);
@@ -621,7 +622,7 @@ vigil_dbus_service_register_finish(VigilRegisterHelper *helper, gboolean may_ans
 					  helper->uid,
 					  may_answer_system,
 					  &error)) {
-		vigil_dbus_service_return_error(helper->invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(helper->invocation, error);
 		return;
 	}
 	vigil_dbus_daemon1_complete_register_agent(helper->self->skeleton, helper->invocation);
@@ -649,7 +650,7 @@ vigil_dbus_service_register_uid_cb(GObject *source, GAsyncResult *res, gpointer 
 	GDBusMethodInvocation *invocation;
 
 	if (!vigil_polkit_get_caller_uid_finish(res, &helper->uid, &error)) {
-		vigil_dbus_service_return_error(helper->invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(helper->invocation, error);
 		return;
 	}
 	/* any user may answer for their own processes; answering for the system and for other
@@ -693,7 +694,7 @@ vigil_dbus_service_handle_unregister_agent(VigilDBusDaemon1 *object,
 					    g_dbus_method_invocation_get_sender(invocation),
 					    path,
 					    &error)) {
-		vigil_dbus_service_return_error(invocation, g_steal_pointer(&error));
+		vigil_dbus_service_return_error(invocation, error);
 		return G_DBUS_METHOD_INVOCATION_HANDLED;
 	}
 	vigil_dbus_daemon1_complete_unregister_agent(object, invocation);
