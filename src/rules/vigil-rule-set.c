@@ -230,6 +230,7 @@ struct _VigilRuleBucket {
 	guint8 kind;
 	guint8 who_max;
 	gboolean flat;
+	guint size; /* of the block */
 	guint n_entries;
 	guint name;  /* where the exe, app id or unit is in the block; 0 for any app */
 	guint items; /* flat: where the items, refs and pool are in the block */
@@ -1065,6 +1066,7 @@ vigil_rule_bucket_new_flat(const VigilRuleBucket *like,
 	bucket = g_aligned_alloc(1, size, VIGIL_RULE_BUCKET_ALIGN);
 	*bucket = *like;
 	bucket->flat = TRUE;
+	bucket->size = (guint)size;
 	bucket->n_entries = n;
 	bucket->name = 0;
 	if (name != NULL) {
@@ -1158,6 +1160,7 @@ vigil_rule_bucket_new_hashed(const VigilRuleBucket *like,
 
 	*bucket = *like;
 	bucket->flat = FALSE;
+	bucket->size = (guint)size;
 	bucket->items = 0;
 	bucket->refs = 0;
 	bucket->pool = 0;
@@ -2026,6 +2029,10 @@ vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	const VigilRuleRef *refs = vigil_rule_bucket_refs(bucket);
 	const gchar *pool = vigil_rule_bucket_pool(bucket);
 
+	/* the rest of the block, beyond what was prefetched with the cell: its lines come in
+	 * side by side rather than one after the other as the scan reaches them */
+	for (guint offset = 64 * VIGIL_RULE_PREFETCH_LINES; offset < bucket->size; offset += 64)
+		__builtin_prefetch((const gchar *)bucket + offset);
 	for (guint i = 0; i < bucket->n_entries; i++) {
 		const VigilRuleItem *item = &items[i];
 		if (!vigil_rule_lookup_may_beat(lookup, item, &refs[i]))
