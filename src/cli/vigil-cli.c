@@ -61,6 +61,7 @@ static const gchar *const stats_keys[] = {"queued",
 					  "queue-overruns",
 					  "malformed-packets",
 					  "connections",
+					  "rules",
 					  "started",
 					  "queue-backend",
 					  NULL};
@@ -277,6 +278,7 @@ vigil_cli_add_stats(VigilCliTable *table, GVariant *stats)
 	vigil_cli_add_field(table,
 			    _("Live connections"),
 			    vigil_cli_format_stat(stats, "connections"));
+	vigil_cli_add_field(table, _("Rules"), vigil_cli_format_stat(stats, "rules"));
 	for (guint i = 0; i < G_N_ELEMENTS(counters); i++)
 		vigil_cli_add_field(table,
 				    _(counters[i].label),

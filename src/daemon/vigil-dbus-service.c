@@ -808,12 +808,15 @@ vigil_dbus_service_stats_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* the first change shows at once, later ones at most every STATS_INTERVAL_S: a
+ * `vigilctl status` right after some traffic does not show the counters of before */
 static void
 vigil_dbus_service_poke_stats(VigilDBusService *self)
 {
-	if (self->stats_id == 0)
-		self->stats_id =
-		    g_timeout_add_seconds(STATS_INTERVAL_S, vigil_dbus_service_stats_cb, self);
+	if (self->stats_id != 0)
+		return;
+	vigil_dbus_daemon1_set_stats(self->skeleton, vigil_daemon_get_stats(self->daemon));
+	self->stats_id = g_timeout_add_seconds(STATS_INTERVAL_S, vigil_dbus_service_stats_cb, self);
 }
 
 static void

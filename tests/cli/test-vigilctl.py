@@ -157,6 +157,7 @@ Prompt timeout:     30 s
 Queue backend:      xt-nfqueue (the xtables NFQUEUE target through nft compat)
 Running since:      {since} (up 2h05m)
 Live connections:   3
+Rules:              12
 Queued:             1234
 Allowed:            1200
 Denied:             30

@@ -164,7 +164,8 @@ def load(mock, parameters):
                     denied=dbus.UInt64(30), rejected=dbus.UInt64(4),
                     prompts=dbus.UInt64(10), prompt_timeouts=dbus.UInt64(2),
                     queue_overruns=dbus.UInt64(0), malformed_packets=dbus.UInt64(0),
-                    connections=dbus.UInt32(3), started=dbus.Int64(now - 7530),
+                    connections=dbus.UInt32(3), rules=dbus.UInt32(12),
+                    started=dbus.Int64(now - 7530),
                     queue_backend='xt-nfqueue')
     interfaces = dbus.Array([
         vardict(name='eth0', index=dbus.UInt32(2), kind='ethernet', carrier=True,
