@@ -34,6 +34,9 @@
 #define PROMPT_GRACE_US	   (2 * G_USEC_PER_SEC)
 #define RECENT_ANSWERS_MAX 1024
 
+/* a client waits this long at most for a fresh conntrack dump */
+#define REFRESH_TIMEOUT_MS 1000
+
 /* verdict events go to D-Bus in batches at most this often */
 #define EVENTS_BATCH_INTERVAL_MS 250
 
@@ -73,6 +76,8 @@ struct _VigilDaemon {
 	VigilAgentManager *agents;
 	GHashTable *prompts;	    /* key -> VigilPrompt */
 	GHashTable *recent_answers; /* key -> VigilRecentAnswer */
+	GPtrArray *refreshes;	    /* of GTask, waiting for a conntrack dump */
+	guint refresh_timeout_id;
 };
 
 typedef struct {
@@ -97,6 +102,10 @@ G_DEFINE_FINAL_TYPE(VigilDaemon, vigil_daemon, G_TYPE_OBJECT)
 
 static void
 vigil_daemon_schedule_expiry(VigilDaemon *self);
+static void
+vigil_daemon_finish_refreshes(VigilDaemon *self, gboolean all);
+static void
+vigil_daemon_dump_finished_cb(VigilNlConntrack *conntrack, gboolean complete, gpointer user_data);
 
 static const gchar *
 vigil_daemon_lookup_iface(VigilDaemon *self, guint32 ifindex)
@@ -1033,6 +1042,12 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 		g_warning("cannot follow connections through conntrack: %s", error_local->message);
 		g_clear_error(&error_local);
 		g_clear_object(&self->conntrack);
+	} else {
+		g_signal_connect_object(self->conntrack,
+					"dump-finished",
+					G_CALLBACK(vigil_daemon_dump_finished_cb),
+					self,
+					0);
 	}
 
 	/* the queue listens before the table sends to it, so no packet waits on nobody */
@@ -1071,6 +1086,7 @@ vigil_daemon_stop(VigilDaemon *self)
 		vigil_dns_capture_stop(self->dns_capture);
 	if (self->conntrack != NULL)
 		vigil_nl_conntrack_stop(self->conntrack);
+	vigil_daemon_finish_refreshes(self, TRUE);
 	if (self->print_fd >= 0)
 		vigil_daemon_print_flush(self);
 }
@@ -1166,6 +1182,88 @@ vigil_daemon_refresh_connections(VigilDaemon *self)
 
 	if (self->conntrack != NULL && !vigil_nl_conntrack_dump(self->conntrack, &error))
 		g_debug("cannot refresh connections: %s", error->message);
+}
+
+/* the refreshes waiting for a dump: each counts the dump ends it still needs */
+static void
+vigil_daemon_finish_refreshes(VigilDaemon *self, gboolean all)
+{
+	for (guint i = 0; i < self->refreshes->len;) {
+		GTask *task = g_ptr_array_index(self->refreshes, i);
+		guint left = GPOINTER_TO_UINT(g_task_get_task_data(task));
+
+		if (!all && left > 1) {
+			g_task_set_task_data(task, GUINT_TO_POINTER(left - 1), NULL);
+			i++;
+			continue;
+		}
+		g_task_return_boolean(task, TRUE);
+		g_ptr_array_remove_index(self->refreshes, i);
+	}
+	if (self->refreshes->len == 0)
+		g_clear_handle_id(&self->refresh_timeout_id, g_source_remove);
+}
+
+static void
+vigil_daemon_dump_finished_cb(VigilNlConntrack *conntrack, gboolean complete, gpointer user_data)
+{
+	vigil_daemon_finish_refreshes(VIGIL_DAEMON(user_data), FALSE);
+}
+
+static gboolean
+vigil_daemon_refresh_timeout_cb(gpointer user_data)
+{
+	VigilDaemon *self = VIGIL_DAEMON(user_data);
+
+	self->refresh_timeout_id = 0;
+	g_debug("conntrack dump slow: answering with the table as it is");
+	vigil_daemon_finish_refreshes(self, TRUE);
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * vigil_daemon_refresh_connections_async:
+ * @self: a #VigilDaemon
+ * @callback: called once the table shows a conntrack dump made after this call
+ * @user_data: for @callback
+ *
+ * Brings the live table up to date with the kernel, for a client about to read it: the
+ * table learns from events read in batches, so on its own it may still show a connection
+ * that just ended. Never fails: without conntrack, or when the dump takes longer than a
+ * second, the table is left as it is.
+ */
+void
+vigil_daemon_refresh_connections_async(VigilDaemon *self,
+				       GAsyncReadyCallback callback,
+				       gpointer user_data)
+{
+	g_autoptr(GTask) task = g_task_new(self, NULL, callback, user_data);
+	g_autoptr(GError) error = NULL;
+	/* a dump already under way may have missed what changed just now: wait for the next */
+	guint ends;
+
+	if (self->conntrack == NULL || !self->started) {
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	ends = vigil_nl_conntrack_is_dumping(self->conntrack) ? 2 : 1;
+	if (!vigil_nl_conntrack_dump(self->conntrack, &error)) {
+		g_debug("cannot refresh connections: %s", error->message);
+		g_task_return_boolean(task, TRUE);
+		return;
+	}
+	g_task_set_task_data(task, GUINT_TO_POINTER(ends), NULL);
+	g_ptr_array_add(self->refreshes, g_steal_pointer(&task));
+	if (self->refresh_timeout_id == 0)
+		self->refresh_timeout_id =
+		    g_timeout_add(REFRESH_TIMEOUT_MS, vigil_daemon_refresh_timeout_cb, self);
+}
+
+gboolean
+vigil_daemon_refresh_connections_finish(VigilDaemon *self, GAsyncResult *res, GError **error)
+{
+	g_return_val_if_fail(g_task_is_valid(res, self), FALSE);
+	return g_task_propagate_boolean(G_TASK(res), error);
 }
 
 VigilConnectionTable *
@@ -1545,6 +1643,7 @@ vigil_daemon_dispose(GObject *object)
 	g_clear_handle_id(&self->print_idle_id, g_source_remove);
 	g_clear_handle_id(&self->print_watch_id, g_source_remove);
 	g_hash_table_remove_all(self->prompts);
+	vigil_daemon_finish_refreshes(self, TRUE);
 	g_clear_object(&self->agents);
 	g_clear_object(&self->queue);
 	g_clear_object(&self->attribution);
@@ -1570,6 +1669,7 @@ vigil_daemon_finalize(GObject *object)
 	g_ptr_array_unref(self->batch);
 	g_hash_table_unref(self->prompts);
 	g_hash_table_unref(self->recent_answers);
+	g_ptr_array_unref(self->refreshes);
 	vigil_config_free(self->config);
 	G_OBJECT_CLASS(vigil_daemon_parent_class)->finalize(object);
 }
@@ -1620,6 +1720,7 @@ vigil_daemon_init(VigilDaemon *self)
 						     g_str_equal,
 						     g_free,
 						     (GDestroyNotify)vigil_recent_answer_free);
+	self->refreshes = g_ptr_array_new_with_free_func(g_object_unref);
 	self->started_time = g_get_real_time() / G_USEC_PER_SEC;
 	self->rule_set = vigil_rule_set_new();
 }

@@ -71,6 +71,12 @@ void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched);
 void
 vigil_daemon_refresh_connections(VigilDaemon *self);
+void
+vigil_daemon_refresh_connections_async(VigilDaemon *self,
+				       GAsyncReadyCallback callback,
+				       gpointer user_data);
+gboolean
+vigil_daemon_refresh_connections_finish(VigilDaemon *self, GAsyncResult *res, GError **error);
 GVariant *
 vigil_daemon_get_connections(VigilDaemon *self, guint32 uid, gboolean all, const gchar *app);
 GVariant *

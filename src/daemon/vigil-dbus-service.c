@@ -183,22 +183,48 @@ vigil_dbus_service_events_to_variant(GPtrArray *events, guint32 uid, gboolean al
 	return g_variant_builder_end(&builder);
 }
 
+typedef struct {
+	VigilDBusService *self;
+	GDBusMethodInvocation *invocation;
+	guint32 uid;
+	gboolean all;
+} VigilGetConnectionsHelper;
+
+static void
+vigil_dbus_service_connections_refreshed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	VigilGetConnectionsHelper *helper = user_data;
+	GVariant *params = g_dbus_method_invocation_get_parameters(helper->invocation);
+	g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
+	const gchar *app = NULL;
+
+	vigil_daemon_refresh_connections_finish(VIGIL_DAEMON(source), res, NULL);
+	g_variant_lookup(options, "app", "&s", &app);
+	vigil_dbus_daemon1_complete_get_connections(
+	    helper->self->skeleton,
+	    helper->invocation,
+	    vigil_daemon_get_connections(helper->self->daemon, helper->uid, helper->all, app));
+	g_object_unref(helper->invocation);
+	g_object_unref(helper->self);
+	g_free(helper);
+}
+
+/* answered from a fresh conntrack dump, so a connection that just ended is not "live" */
 static void
 vigil_dbus_service_run_get_connections(VigilDBusService *self,
 				       GDBusMethodInvocation *invocation,
 				       guint32 uid,
 				       gboolean all)
 {
-	GVariant *params = g_dbus_method_invocation_get_parameters(invocation);
-	g_autoptr(GVariant) options = g_variant_get_child_value(params, 0);
-	const gchar *app = NULL;
+	VigilGetConnectionsHelper *helper = g_new0(VigilGetConnectionsHelper, 1);
 
-	g_variant_lookup(options, "app", "&s", &app);
-	vigil_daemon_refresh_connections(self->daemon);
-	vigil_dbus_daemon1_complete_get_connections(
-	    self->skeleton,
-	    invocation,
-	    vigil_daemon_get_connections(self->daemon, uid, all, app));
+	helper->self = g_object_ref(self);
+	helper->invocation = g_object_ref(invocation);
+	helper->uid = uid;
+	helper->all = all;
+	vigil_daemon_refresh_connections_async(self->daemon,
+					       vigil_dbus_service_connections_refreshed_cb,
+					       helper);
 }
 
 static gboolean

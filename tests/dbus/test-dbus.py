@@ -647,6 +647,21 @@ class DBusTest(unittest.TestCase):
         self.assertEqual(props['Mode'], 'allow')
         self.assertEqual(props['Stats']['queue-backend'], 'xt-nfqueue')
 
+    def test_connections_answered_fresh(self):
+        # a connection that ended is not live, even the instant after: GetConnections
+        # answers from a conntrack dump made after the call, not from events still unread
+        self.start_daemon(mode='allow')
+        code = ('import socket,struct\n'
+                's=socket.create_connection(("198.18.0.2",7000))\n'
+                'print(s.getsockname()[1], flush=True)\n'
+                's.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0))\n'
+                's.close()\n')
+        out = subprocess.run(['ip', 'netns', 'exec', self.net.cli, PYTHON, '-c', code],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        sport = int(out.split()[0])
+        conns = self.call('GetConnections', ({},), '(a{sv})')['ok'][0]
+        self.assertFalse([c for c in conns if c.get('sport') == sport], conns)
+
     def test_prompt_storm(self):
         # 500 connections to 50 hosts from one process: at most 50 prompts, every
         # connection gets its verdict, and another app's rule-matched traffic flows
