@@ -315,10 +315,13 @@ typedef struct {
  * rules away, so the answer found at time t0 is still the best match at any t >= t0 as
  * long as it still matches itself: a hit checks that the winner's until time has not come,
  * and "no rule" stays right until the generation changes. Wall-clock time can go back, so
- * a query older than t0 is not answered from the memo. A lookup that asked for the
- * executable's digest is never stored, as its answer depends on the file and not on the
- * path; one that did not ask cannot depend on it (no rule pinning a digest passed the
- * other tests, or none could beat the winner).
+ * a query older than t0 is not answered from the memo. A lookup that tested a rule pinning
+ * a digest depends on the file and not only on the path: its answer is stored with the
+ * digest it was given (or that it had none), and a hit asks the query for the digest again
+ * (the daemon keeps it per process) and is only a hit when the two are the same, so an
+ * executable replaced under the same path is looked up afresh. A lookup that tested no such
+ * rule cannot depend on the digest (no rule pinning one passed the other tests, or none
+ * could beat the winner), and its hits do not ask for it.
  *
  * The key is the query's fields as the lookup reads them (only the address bytes of its
  * family, the uid only when known, the pid and its start time only while the set has
@@ -339,11 +342,12 @@ typedef struct {
  * the set; a miss costs the hashing and the line of tags on top of the index (figures in
  * bench/README.md).
  */
-#define VIGIL_RULE_MEMO_WAYS	2
-#define VIGIL_RULE_MEMO_SETS	2048 /* 4,096 entries of 256 bytes */
-#define VIGIL_RULE_MEMO_WORDS	6
-#define VIGIL_RULE_MEMO_STRINGS 176 /* host, exe, app id and unit together */
-#define VIGIL_RULE_MEMO_NONE	255 /* the length of a string the query does not know */
+#define VIGIL_RULE_MEMO_WAYS	  2
+#define VIGIL_RULE_MEMO_SETS	  2048 /* 4,096 entries of 256 bytes */
+#define VIGIL_RULE_MEMO_WORDS	  6
+#define VIGIL_RULE_MEMO_STRINGS	  175 /* host, exe, app id, unit and digest together */
+#define VIGIL_RULE_MEMO_NONE	  255 /* the length of a string the query does not know */
+#define VIGIL_RULE_MEMO_NO_DIGEST 254 /* the answer depends on a digest the query did not have */
 
 /* a query as the memo sees it: its fields packed in words (see vigil_rule_memo_key_init()),
  * and its strings, which stay where the query has them */
@@ -360,7 +364,9 @@ typedef struct {
 	gint64 since;	    /* the query time the answer was found at */
 	gint64 expires;	    /* the winner's until time, or G_MAXINT64 */
 	guint64 words[VIGIL_RULE_MEMO_WORDS];
-	gchar strings[VIGIL_RULE_MEMO_STRINGS]; /* back to back */
+	guint8 digest_len; /* of the digest after the strings, VIGIL_RULE_MEMO_NO_DIGEST, or
+			    * VIGIL_RULE_MEMO_NONE when the answer does not depend on it */
+	gchar strings[VIGIL_RULE_MEMO_STRINGS]; /* back to back, then the digest */
 } VigilRuleMemoEntry;
 
 /* what a lookup reads first, two sets to a cache line: the tags of the ways (the key's
@@ -1882,7 +1888,8 @@ typedef struct {
 	const VigilRuleItem *best; /* NULL until a rule matches */
 	const VigilRuleRef *best_ref;
 	const gchar *sha256;
-	gboolean sha256_done;
+	gboolean sha256_done;	/* asked the query (or was given it by the memo) */
+	gboolean sha256_tested; /* a rule pinning a digest was tested against it */
 	guint32 port_key_exact;
 	guint32 port_key_block;
 	/* the host: lower case, where each label suffix starts and its name hash */
@@ -1936,6 +1943,7 @@ vigil_rule_lookup_matches_entry(VigilRuleLookup *lookup, const VigilRuleEntry *e
 		break;
 	}
 	if (entry->sha256 != NULL) {
+		lookup->sha256_tested = TRUE;
 		if (!lookup->sha256_done) {
 			lookup->sha256_done = TRUE;
 			if (query->get_exe_sha256 != NULL)
@@ -2280,13 +2288,31 @@ vigil_rule_lookup_set_host(VigilRuleLookup *lookup, const gchar *host)
 	lookup->suffix_hashes[0] = h;
 }
 
-/* the item of the best rule in the index and its @ref; @asked_digest says whether a rule
- * pinning a digest was tested against @query's (asked for or not) */
+/* the query's digest, asked for at most once per lookup */
+typedef struct {
+	gboolean asked; /* @value is the query's answer */
+	const gchar *value;
+	gboolean tested; /* a rule pinning a digest was tested against it */
+} VigilRuleDigest;
+
+static const gchar *
+vigil_rule_digest_ask(VigilRuleDigest *digest, const VigilRuleQuery *query)
+{
+	if (!digest->asked) {
+		digest->asked = TRUE;
+		if (query->get_exe_sha256 != NULL)
+			digest->value = query->get_exe_sha256(query->user_data);
+	}
+	return digest->value;
+}
+
+/* the item of the best rule in the index and its @ref; @digest may have been asked for
+ * already, and says whether a rule pinning a digest was tested */
 static const VigilRuleItem *
 vigil_rule_set_lookup_index(VigilRuleSet *self,
 			    const VigilRuleQuery *query,
 			    const VigilRuleRef **ref,
-			    gboolean *asked_digest)
+			    VigilRuleDigest *digest)
 {
 	static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const gchar *who_names[3];
@@ -2300,6 +2326,8 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 	lookup.query = query;
 	lookup.port_key_exact = VIGIL_RULE_PORT_KEY_EXACT(query->port);
 	lookup.port_key_block = VIGIL_RULE_PORT_KEY_BLOCK(query->port);
+	lookup.sha256_done = digest->asked;
+	lookup.sha256 = digest->value;
 
 	/* the buckets first, so that their blocks come in from memory while the host is hashed */
 	who_names[VIGIL_RULE_WHO_KIND_EXE] = query->exe;
@@ -2333,7 +2361,9 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 								      who_names[kind]));
 	}
 	vigil_rule_lookup_bucket(&lookup, self->any);
-	*asked_digest = lookup.sha256_done;
+	digest->asked = lookup.sha256_done;
+	digest->value = lookup.sha256;
+	digest->tested = lookup.sha256_tested;
 	*ref = lookup.best_ref;
 	return lookup.best;
 }
@@ -2505,13 +2535,24 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 			  guint64 hash,
 			  const VigilRuleMemoKey *key,
 			  gint64 now,
+			  const VigilRuleDigest *digest,
 			  const VigilRuleItem *best,
 			  const VigilRuleRef *best_ref)
 {
 	VigilRuleMemoSet *set = &self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)];
 	guint32 *seen = &set->seen[hash >> 63];
 	guint32 fingerprint = (guint32)(hash >> 32) | 1;
+	guint8 digest_len = VIGIL_RULE_MEMO_NONE;
 	VigilRuleMemoEntry *entry;
+
+	if (digest->tested && digest->value == NULL) {
+		digest_len = VIGIL_RULE_MEMO_NO_DIGEST;
+	} else if (digest->tested) {
+		gsize len = strlen(digest->value);
+		if (len > VIGIL_RULE_MEMO_STRINGS - key->len)
+			return;
+		digest_len = (guint8)len;
+	}
 
 	/* a new answer is only stored when its query misses a second time in a while, so
 	 * that queries seen once neither pay for a store nor push out answers in use */
@@ -2532,6 +2573,27 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 			     ? best_ref->entry->expires
 			     : G_MAXINT64;
 	vigil_rule_memo_entry_set_key(entry, key);
+	entry->digest_len = digest_len;
+	if (digest_len != VIGIL_RULE_MEMO_NONE && digest_len != VIGIL_RULE_MEMO_NO_DIGEST)
+		memcpy(entry->strings + key->len, digest->value, digest_len);
+}
+
+/* whether the digest an answer was found with is the query's; asks for it */
+static gboolean
+vigil_rule_memo_entry_has_digest(const VigilRuleMemoEntry *entry,
+				 const VigilRuleMemoKey *key,
+				 const VigilRuleQuery *query,
+				 VigilRuleDigest *digest)
+{
+	const gchar *value;
+
+	if (entry->digest_len == VIGIL_RULE_MEMO_NONE)
+		return TRUE;
+	value = vigil_rule_digest_ask(digest, query);
+	if (entry->digest_len == VIGIL_RULE_MEMO_NO_DIGEST)
+		return value == NULL;
+	return value != NULL && strncmp(entry->strings + key->len, value, entry->digest_len) == 0 &&
+	       value[entry->digest_len] == '\0';
 }
 
 /**
@@ -2558,7 +2620,7 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 	const VigilRuleItem *best;
 	const VigilRuleRef *best_ref = NULL;
 	VigilRuleMemoKey key;
-	gboolean asked_digest = FALSE;
+	VigilRuleDigest digest = {0};
 	gboolean memoize = FALSE;
 	guint way = G_MAXUINT;
 	guint64 hash = 0;
@@ -2573,7 +2635,8 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 			self->memo = g_aligned_alloc0(1, sizeof(VigilRuleMemo), 64);
 		hash = vigil_rule_memo_hash(&key);
 		entry = vigil_rule_set_memo_find(self, hash, &key, &way);
-		if (entry != NULL && query->now >= entry->since && query->now < entry->expires) {
+		if (entry != NULL && query->now >= entry->since && query->now < entry->expires &&
+		    vigil_rule_memo_entry_has_digest(entry, &key, query, &digest)) {
 			self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)].last_way =
 			    (guint8)way;
 			self->memo_hits++;
@@ -2581,9 +2644,16 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 		}
 		self->memo_misses++;
 	}
-	best = vigil_rule_set_lookup_index(self, query, &best_ref, &asked_digest);
-	if (memoize && !asked_digest)
-		vigil_rule_set_memo_store(self, way, hash, &key, query->now, best, best_ref);
+	best = vigil_rule_set_lookup_index(self, query, &best_ref, &digest);
+	if (memoize)
+		vigil_rule_set_memo_store(self,
+					  way,
+					  hash,
+					  &key,
+					  query->now,
+					  &digest,
+					  best,
+					  best_ref);
 	return best != NULL ? best_ref->rule : NULL;
 }
 

@@ -1847,6 +1847,36 @@ test_memo_sha256(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpstr(test_lookup(fixture), ==, "pinned");
 	g_assert_cmpuint(test_memo_hits(fixture), ==, hits);
 
+	/* the same file again: answered from the memo, which still asks for the digest once */
+	fixture->digest_calls = 0;
+	for (guint i = 0; i < 3; i++) {
+		g_assert_cmpstr(test_lookup(fixture), ==, "pinned");
+		g_assert_cmpuint(fixture->digest_calls, ==, i + 1);
+	}
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 3);
+
+	/* the file is replaced, then cannot be read: each is a miss, asked for once */
+	fixture->digest = TEST_SHA256_B;
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	g_assert_cmpuint(fixture->digest_calls, ==, 4);
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	g_assert_cmpuint(fixture->digest_calls, ==, 5);
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 4);
+	fixture->digest = NULL;
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 5);
+	fixture->digest = TEST_SHA256_A;
+	g_assert_cmpstr(test_lookup(fixture), ==, "pinned");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 5);
+	g_assert_cmpuint(fixture->digest_calls, ==, 8);
+
+	/* a digest that differs in length only is another file */
+	fixture->digest = TEST_SHA256_A "a";
+	g_assert_cmpstr(test_lookup(fixture), ==, "plain");
+	g_assert_cmpuint(test_memo_hits(fixture), ==, hits + 5);
+	fixture->digest = TEST_SHA256_A;
+
 	/* a pinned rule that a cheaper test rules out leaves the answer to the path */
 	ADD("pinned-user",
 	    "action",
