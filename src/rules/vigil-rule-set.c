@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vigil-error.h"
 #include "vigil-rule-set.h"
@@ -202,6 +203,13 @@ vigil_rule_list_refs(const VigilRuleList *list)
 	return (VigilRuleRef *)(vigil_rule_list_items(list) + list->alloc);
 }
 
+/* the size of the block of a list with room for @alloc rules */
+static inline gsize
+vigil_rule_list_size(guint items_offset, guint alloc)
+{
+	return items_offset + (gsize)alloc * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef));
+}
+
 /* a blocked Bloom filter of 16 bits per key, small enough to stay in the cache: most probes
  * for keys that are absent stop here. A key sets four bits of the word its high half
  * chooses: two for the high half (the group: in a bucket's filter, the destination) and two
@@ -278,13 +286,235 @@ vigil_rule_bucket_name(const VigilRuleBucket *bucket)
 	return bucket->name != 0 ? (const gchar *)bucket + bucket->name : NULL;
 }
 
-/* blocks start on a cache line, so that two items share each line */
-#define VIGIL_RULE_BUCKET_ALIGN 64
+/*
+ * The arena: the blocks of the buckets, the lists and the cells and filters of the tables,
+ * everything a lookup reads but the rare entries, come from memory the set maps itself, in
+ * chunks of 2 MiB aligned to 2 MiB and marked MADV_HUGEPAGE. Where the kernel gives
+ * transparent huge pages on request (`madvise` in /sys/kernel/mm/transparent_hugepage/
+ * enabled, the default of most distributions; `always` works too, `never` leaves ordinary
+ * pages), the index of 100,000 rules sits on a few huge pages instead of thousands of
+ * pages strewn among the rules, their entries and strings, and a lookup that starts from
+ * cold caches no longer also misses the TLB. Nothing outside the set changes: no tunable,
+ * no other allocation.
+ *
+ * Sizes are rounded up to classes (64-byte steps up to 1 KiB, then four steps per power of
+ * two up to 1 MiB), and a freed block goes on its class's free list for the next block of
+ * that size, so blocks still move when they change. The first chunks are smaller (128 KiB,
+ * doubling) and ordinary, so that a small set does not take a huge page. A block larger
+ * than the classes (a large table) gets its own region in whole huge pages. Memory comes
+ * back to the system when the set is finalized: a set keeps what its largest index needed.
+ */
+#define VIGIL_RULE_ARENA_HUGE	    ((gsize)2 << 20)
+#define VIGIL_RULE_ARENA_FIRST	    ((gsize)128 << 10)
+#define VIGIL_RULE_ARENA_CLASS_MAX  ((gsize)1 << 20)
+#define VIGIL_RULE_ARENA_SMALL_MAX  1024
+#define VIGIL_RULE_ARENA_SMALL_STEP 64
+#define VIGIL_RULE_ARENA_CLASSES    (16 + 4 * 10) /* 64..1024, then 1280..1 MiB */
+
+typedef struct {
+	gchar *base;
+	gsize size;
+	gboolean mapped; /* by mmap(), else by g_aligned_alloc() */
+} VigilRuleRegion;
+
+typedef struct {
+	GArray *regions; /* of VigilRuleRegion */
+	gchar *next;	 /* the free space of the newest chunk */
+	gchar *end;
+	gsize chunk_size;			 /* of the next chunk */
+	gpointer free[VIGIL_RULE_ARENA_CLASSES]; /* blocks linked through their first word */
+} VigilRuleArena;
+
+/* the class of a block of @size bytes, and the size of that class */
+static guint
+vigil_rule_arena_class(gsize size, gsize *class_size)
+{
+	guint power;
+	gsize step;
+	gsize k;
+
+	if (size <= VIGIL_RULE_ARENA_SMALL_MAX) {
+		k = MAX((size + VIGIL_RULE_ARENA_SMALL_STEP - 1) / VIGIL_RULE_ARENA_SMALL_STEP, 1);
+		*class_size = k * VIGIL_RULE_ARENA_SMALL_STEP;
+		return (guint)k - 1;
+	}
+	/* 2^power < size <= 2^(power + 1), in four steps */
+	power = 63 - (guint)__builtin_clzll((unsigned long long)size - 1);
+	step = (gsize)1 << (power - 2);
+	k = (size - ((gsize)1 << power) + step - 1) / step;
+	*class_size = ((gsize)1 << power) + k * step;
+	return 16 + (power - 10) * 4 + (guint)k - 1;
+}
+
+static gsize
+vigil_rule_arena_class_size(guint class)
+{
+	guint power;
+
+	if (class < 16)
+		return (class + 1) * VIGIL_RULE_ARENA_SMALL_STEP;
+	power = 10 + (class - 16) / 4;
+	return ((gsize)1 << power) + ((class - 16) % 4 + 1) * ((gsize)1 << (power - 2));
+}
 
 static void
-vigil_rule_bucket_free(VigilRuleBucket *bucket)
+vigil_rule_arena_init(VigilRuleArena *self)
 {
-	g_aligned_free(bucket);
+	memset(self, 0, sizeof(*self));
+	self->regions = g_array_new(FALSE, FALSE, sizeof(VigilRuleRegion));
+	self->chunk_size = VIGIL_RULE_ARENA_FIRST;
+}
+
+/* a new zeroed region of @size bytes, a whole number of huge pages aligned to one and
+ * marked for them, or a smaller ordinary one */
+static gchar *
+vigil_rule_arena_map(VigilRuleArena *self, gsize size)
+{
+	VigilRuleRegion region = {.size = size};
+	gboolean huge = size % VIGIL_RULE_ARENA_HUGE == 0;
+	gsize len = huge ? size + VIGIL_RULE_ARENA_HUGE : size;
+	gchar *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mem != MAP_FAILED && huge) {
+		gchar *aligned = (gchar *)(((guintptr)mem + VIGIL_RULE_ARENA_HUGE - 1) &
+					   ~(guintptr)(VIGIL_RULE_ARENA_HUGE - 1));
+		if (aligned > mem)
+			munmap(mem, (gsize)(aligned - mem));
+		munmap(aligned + size, (gsize)(mem + len - (aligned + size)));
+		mem = aligned;
+		/* without transparent huge pages this fails, and the pages are ordinary ones */
+		madvise(mem, size, MADV_HUGEPAGE);
+	}
+	if (mem != MAP_FAILED) {
+		region.base = mem;
+		region.mapped = TRUE;
+	} else {
+		region.base = g_aligned_alloc0(1, size, VIGIL_RULE_ARENA_SMALL_STEP);
+	}
+	g_array_append_val(self->regions, region);
+	return region.base;
+}
+
+static void
+vigil_rule_region_unmap(VigilRuleRegion *region)
+{
+	if (region->mapped)
+		munmap(region->base, region->size);
+	else
+		g_aligned_free(region->base);
+}
+
+/* the rest of the newest chunk goes on the free lists, the largest classes first */
+static void
+vigil_rule_arena_retire_chunk(VigilRuleArena *self)
+{
+	guint class = VIGIL_RULE_ARENA_CLASSES;
+
+	while (class > 0 && self->end - self->next >= VIGIL_RULE_ARENA_SMALL_STEP) {
+		gsize class_size = vigil_rule_arena_class_size(class - 1);
+		if ((gsize)(self->end - self->next) < class_size) {
+			class --;
+			continue;
+		}
+		*(gpointer *)self->next = self->free[class - 1];
+		self->free[class - 1] = self->next;
+		self->next += class_size;
+	}
+}
+
+/* a block of at least @size bytes, aligned to 64; its contents are undefined */
+static gpointer
+vigil_rule_arena_alloc(VigilRuleArena *self, gsize size)
+{
+	gsize class_size;
+	guint class;
+	gchar *block;
+
+	if (size > VIGIL_RULE_ARENA_CLASS_MAX)
+		return vigil_rule_arena_map(self,
+					    (size + VIGIL_RULE_ARENA_HUGE - 1) &
+						~(VIGIL_RULE_ARENA_HUGE - 1));
+	class = vigil_rule_arena_class(size, &class_size);
+	if (self->free[class] != NULL) {
+		block = self->free[class];
+		self->free[class] = *(gpointer *)block;
+		return block;
+	}
+	if ((gsize)(self->end - self->next) < class_size) {
+		gsize chunk_size = self->chunk_size;
+		while (chunk_size < class_size)
+			chunk_size *= 2;
+		vigil_rule_arena_retire_chunk(self);
+		self->next = vigil_rule_arena_map(self, chunk_size);
+		self->end = self->next + chunk_size;
+		self->chunk_size = MIN(chunk_size * 2, VIGIL_RULE_ARENA_HUGE);
+	}
+	block = self->next;
+	self->next += class_size;
+	return block;
+}
+
+static gpointer
+vigil_rule_arena_alloc0(VigilRuleArena *self, gsize size)
+{
+	return memset(vigil_rule_arena_alloc(self, size), 0, size);
+}
+
+/* @size is what the block was allocated with */
+static void
+vigil_rule_arena_free(VigilRuleArena *self, gpointer block, gsize size)
+{
+	gsize class_size;
+	guint class;
+
+	if (block == NULL)
+		return;
+	if (size > VIGIL_RULE_ARENA_CLASS_MAX) {
+		guint i = 0;
+		while (g_array_index(self->regions, VigilRuleRegion, i).base != block) {
+			i++;
+			g_assert(i < self->regions->len);
+		}
+		vigil_rule_region_unmap(&g_array_index(self->regions, VigilRuleRegion, i));
+		g_array_remove_index_fast(self->regions, i);
+		return;
+	}
+	class = vigil_rule_arena_class(size, &class_size);
+	*(gpointer *)block = self->free[class];
+	self->free[class] = block;
+}
+
+/* a block of @new_size with the first @old_size bytes of @block, which is freed */
+static gpointer
+vigil_rule_arena_realloc(VigilRuleArena *self, gpointer block, gsize old_size, gsize new_size)
+{
+	gsize old_class_size;
+	gsize new_class_size;
+	gpointer moved;
+
+	if (old_size <= VIGIL_RULE_ARENA_CLASS_MAX && new_size <= VIGIL_RULE_ARENA_CLASS_MAX &&
+	    vigil_rule_arena_class(old_size, &old_class_size) ==
+		vigil_rule_arena_class(new_size, &new_class_size))
+		return block;
+	moved = vigil_rule_arena_alloc(self, new_size);
+	memcpy(moved, block, MIN(old_size, new_size));
+	vigil_rule_arena_free(self, block, old_size);
+	return moved;
+}
+
+static void
+vigil_rule_arena_clear(VigilRuleArena *self)
+{
+	for (guint i = 0; i < self->regions->len; i++)
+		vigil_rule_region_unmap(&g_array_index(self->regions, VigilRuleRegion, i));
+	g_array_unref(self->regions);
+	memset(self, 0, sizeof(*self));
+}
+
+static void
+vigil_rule_bucket_free(VigilRuleArena *arena, VigilRuleBucket *bucket)
+{
+	vigil_rule_arena_free(arena, bucket, bucket->size);
 }
 
 #define VIGIL_RULE_COUNTS_PREFIX(family, prefix) (64 + ((family) == 6 ? 129 : 0) + (prefix))
@@ -302,6 +532,7 @@ typedef struct {
 	guint len;
 	VigilRuleFilter filter; /* of the keys, when the table has one */
 	gboolean filtered;
+	VigilRuleArena *arena; /* of the set, for the cells and the filter */
 } VigilRuleTable;
 
 /*
@@ -394,6 +625,7 @@ struct _VigilRuleSet {
 	VigilRuleTable buckets; /* of VigilRuleBucket, but any app */
 	VigilRuleTable lists;	/* of VigilRuleList, of hashed buckets */
 	VigilRuleBucket *any;	/* any app */
+	VigilRuleArena arena;	/* of the blocks, lists and tables */
 	guint32 next_serial;	/* of buckets */
 	GHashTable *expiring;	/* set of VigilRuleEntry with an until or reboot lifetime */
 	GHashTable *by_pid;	/* pid -> GPtrArray of VigilRuleEntry with a process lifetime */
@@ -592,12 +824,13 @@ vigil_rule_filter_size_for(guint n_keys)
 
 /* clears the filter and sizes it for @n_keys */
 static void
-vigil_rule_filter_reset(VigilRuleFilter *filter, guint n_keys)
+vigil_rule_filter_reset(VigilRuleFilter *filter, VigilRuleArena *arena, guint n_keys)
 {
 	guint n_words = vigil_rule_filter_size_for(n_keys);
 
-	g_free(filter->words);
-	filter->words = g_new0(guint64, n_words);
+	if (filter->words != NULL)
+		vigil_rule_arena_free(arena, filter->words, (filter->mask + 1) * sizeof(guint64));
+	filter->words = vigil_rule_arena_alloc0(arena, n_words * sizeof(guint64));
 	filter->mask = n_words - 1;
 	filter->n_stale = 0;
 }
@@ -614,7 +847,7 @@ vigil_rule_table_rebuild_filter(VigilRuleTable *table)
 {
 	if (!table->filtered)
 		return;
-	vigil_rule_filter_reset(&table->filter, (table->mask + 1) / 2);
+	vigil_rule_filter_reset(&table->filter, table->arena, (table->mask + 1) / 2);
 	for (guint i = 0; i <= table->mask; i++) {
 		if (table->cells[i].key != 0)
 			vigil_rule_filter_add(&table->filter, table->cells[i].key);
@@ -622,9 +855,10 @@ vigil_rule_table_rebuild_filter(VigilRuleTable *table)
 }
 
 static void
-vigil_rule_table_init(VigilRuleTable *table, gboolean filtered)
+vigil_rule_table_init(VigilRuleTable *table, VigilRuleArena *arena, gboolean filtered)
 {
-	table->cells = g_new0(VigilRuleCell, 16);
+	table->arena = arena;
+	table->cells = vigil_rule_arena_alloc0(arena, 16 * sizeof(VigilRuleCell));
 	table->mask = 15;
 	table->len = 0;
 	table->filtered = filtered;
@@ -649,13 +883,14 @@ vigil_rule_table_insert(VigilRuleTable *table, guint64 key, gpointer value)
 	if ((table->len + 1) * 2 > table->mask + 1) {
 		VigilRuleCell *old = table->cells;
 		guint n_old = table->mask + 1;
-		table->cells = g_new0(VigilRuleCell, n_old * 2);
+		table->cells =
+		    vigil_rule_arena_alloc0(table->arena, n_old * 2 * sizeof(VigilRuleCell));
 		table->mask = n_old * 2 - 1;
 		for (guint i = 0; i < n_old; i++) {
 			if (old[i].key != 0)
 				vigil_rule_table_place(table, old[i].key, old[i].value);
 		}
-		g_free(old);
+		vigil_rule_arena_free(table->arena, old, n_old * sizeof(VigilRuleCell));
 		vigil_rule_table_rebuild_filter(table);
 	}
 	vigil_rule_table_place(table, key, value);
@@ -710,8 +945,15 @@ vigil_rule_table_remove(VigilRuleTable *table, guint64 key, gpointer value)
 static void
 vigil_rule_table_clear(VigilRuleTable *table)
 {
-	g_clear_pointer(&table->cells, g_free);
-	g_clear_pointer(&table->filter.words, g_free);
+	vigil_rule_arena_free(table->arena,
+			      table->cells,
+			      (table->mask + 1) * sizeof(VigilRuleCell));
+	if (table->filter.words != NULL)
+		vigil_rule_arena_free(table->arena,
+				      table->filter.words,
+				      (table->filter.mask + 1) * sizeof(guint64));
+	table->cells = NULL;
+	table->filter.words = NULL;
 	table->mask = 0;
 	table->len = 0;
 }
@@ -1019,7 +1261,8 @@ vigil_rule_item_get_pool_data(const VigilRuleItem *item, const gchar *pool, gsiz
  * G_MAXUINT. The pool is copied from @old, so that only @entry is read.
  */
 static VigilRuleBucket *
-vigil_rule_bucket_new_flat(const VigilRuleBucket *like,
+vigil_rule_bucket_new_flat(VigilRuleArena *arena,
+			   const VigilRuleBucket *like,
 			   const gchar *name,
 			   const VigilRuleBucket *old,
 			   VigilRuleEntry *entry,
@@ -1069,7 +1312,7 @@ vigil_rule_bucket_new_flat(const VigilRuleBucket *like,
 	items_offset = (sizeof(VigilRuleBucket) + name_len + sizeof(VigilRuleItem) - 1) &
 		       ~(sizeof(VigilRuleItem) - 1);
 	size = items_offset + n * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)) + pool_len;
-	bucket = g_aligned_alloc(1, size, VIGIL_RULE_BUCKET_ALIGN);
+	bucket = vigil_rule_arena_alloc(arena, size);
 	*bucket = *like;
 	bucket->flat = TRUE;
 	bucket->size = (guint)size;
@@ -1153,7 +1396,8 @@ vigil_rule_hashed_rebuild_filter(VigilRuleHashed *hashed)
 /* a hashed bucket for @like's who with a filter of @capacity words; it takes over the lists,
  * counts and masks of @old when that is not %NULL */
 static VigilRuleBucket *
-vigil_rule_bucket_new_hashed(const VigilRuleBucket *like,
+vigil_rule_bucket_new_hashed(VigilRuleArena *arena,
+			     const VigilRuleBucket *like,
 			     const gchar *name,
 			     const VigilRuleBucket *old,
 			     guint capacity)
@@ -1161,7 +1405,7 @@ vigil_rule_bucket_new_hashed(const VigilRuleBucket *like,
 	gsize name_len = name != NULL ? strlen(name) + 1 : 0;
 	gsize header = sizeof(VigilRuleBucket) + sizeof(VigilRuleHashed);
 	gsize size = header + capacity * sizeof(guint64) + name_len;
-	VigilRuleBucket *bucket = g_aligned_alloc0(1, size, VIGIL_RULE_BUCKET_ALIGN);
+	VigilRuleBucket *bucket = vigil_rule_arena_alloc0(arena, size);
 	VigilRuleHashed *hashed = vigil_rule_bucket_hashed(bucket);
 
 	*bucket = *like;
@@ -1252,7 +1496,7 @@ vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBu
 		self->any = bucket;
 	else
 		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
-	vigil_rule_bucket_free(old);
+	vigil_rule_bucket_free(&self->arena, old);
 }
 
 static VigilRuleBucket *
@@ -1301,7 +1545,8 @@ vigil_rule_set_hashed_add_list(VigilRuleSet *self, VigilRuleBucket **bucket, Vig
 		vigil_rule_hashed_rebuild_filter(hashed);
 	} else {
 		VigilRuleBucket *moved =
-		    vigil_rule_bucket_new_hashed(*bucket,
+		    vigil_rule_bucket_new_hashed(&self->arena,
+						 *bucket,
 						 vigil_rule_bucket_name(*bucket),
 						 *bucket,
 						 n_words);
@@ -1341,7 +1586,7 @@ vigil_rule_set_list_insert(VigilRuleSet *self,
 	if (list == NULL) {
 		gsize name_len = entry->dest.name != NULL ? strlen(entry->dest.name) + 1 : 0;
 		guint items_offset = (guint)((sizeof(VigilRuleList) + name_len + 7) & ~(gsize)7);
-		list = g_malloc0(items_offset + 2 * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)));
+		list = vigil_rule_arena_alloc0(&self->arena, vigil_rule_list_size(items_offset, 2));
 		list->key = key;
 		list->bucket_serial = (*bucket)->serial;
 		list->dest = entry->dest;
@@ -1356,10 +1601,11 @@ vigil_rule_set_list_insert(VigilRuleSet *self,
 		    ->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]++;
 	} else if (list->len == list->alloc) {
 		VigilRuleList *old = list;
-		list =
-		    g_realloc(list,
-			      list->items_offset +
-				  2 * list->alloc * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)));
+		list = vigil_rule_arena_realloc(
+		    &self->arena,
+		    list,
+		    vigil_rule_list_size(list->items_offset, list->alloc),
+		    vigil_rule_list_size(list->items_offset, 2 * list->alloc));
 		/* the refs follow the items, which now have room for twice as many */
 		memmove(vigil_rule_list_items(list) + 2 * list->alloc,
 			vigil_rule_list_items(list) + list->alloc,
@@ -1411,7 +1657,9 @@ vigil_rule_set_list_remove(VigilRuleSet *self,
 	vigil_rule_table_remove(&self->lists, key, list);
 	vigil_rule_hashed_remove_list(hashed, list);
 	hashed->n_lists[entry->dest.kind][vigil_rule_port_kind(port_key)]--;
-	g_free(list);
+	vigil_rule_arena_free(&self->arena,
+			      list,
+			      vigil_rule_list_size(list->items_offset, list->alloc));
 }
 
 static void
@@ -1449,7 +1697,8 @@ vigil_rule_set_make_hashed(VigilRuleSet *self, VigilRuleBucket *flat)
 
 	for (guint i = 0; i < n; i++)
 		entries[i] = refs[i].entry;
-	bucket = vigil_rule_bucket_new_hashed(flat,
+	bucket = vigil_rule_bucket_new_hashed(&self->arena,
+					      flat,
 					      vigil_rule_bucket_name(flat),
 					      NULL,
 					      vigil_rule_filter_size_for(2 * n));
@@ -1476,18 +1725,21 @@ vigil_rule_set_make_flat(VigilRuleSet *self, VigilRuleBucket *hashed_bucket)
 				g_ptr_array_add(entries, refs[j].entry);
 		}
 		vigil_rule_table_remove(&self->lists, list->key, list);
-		g_free(list);
+		vigil_rule_arena_free(&self->arena,
+				      list,
+				      vigil_rule_list_size(list->items_offset, list->alloc));
 	}
 	g_assert(entries->len == hashed_bucket->n_entries);
 	for (guint i = 0; i < entries->len; i++) {
 		VigilRuleBucket *next =
-		    vigil_rule_bucket_new_flat(&like,
+		    vigil_rule_bucket_new_flat(&self->arena,
+					       &like,
 					       vigil_rule_bucket_name(hashed_bucket),
 					       bucket,
 					       g_ptr_array_index(entries, i),
 					       G_MAXUINT);
 		if (bucket != NULL)
-			vigil_rule_bucket_free(bucket);
+			vigil_rule_bucket_free(&self->arena, bucket);
 		bucket = next;
 	}
 	g_free(hashed->counts);
@@ -1514,7 +1766,12 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 			    ? VIGIL_RULE_WHO_USER
 			    : VIGIL_RULE_WHO_APP + VIGIL_RULE_WHO_SHA256 + VIGIL_RULE_WHO_USER,
 		};
-		bucket = vigil_rule_bucket_new_flat(&like, entry->who_name, NULL, entry, G_MAXUINT);
+		bucket = vigil_rule_bucket_new_flat(&self->arena,
+						    &like,
+						    entry->who_name,
+						    NULL,
+						    entry,
+						    G_MAXUINT);
 		if (entry->who_name == NULL)
 			self->any = bucket;
 		else
@@ -1522,10 +1779,14 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 		return;
 	}
 	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
-		vigil_rule_set_move_bucket(
-		    self,
-		    bucket,
-		    vigil_rule_bucket_new_flat(bucket, entry->who_name, bucket, entry, G_MAXUINT));
+		vigil_rule_set_move_bucket(self,
+					   bucket,
+					   vigil_rule_bucket_new_flat(&self->arena,
+								      bucket,
+								      entry->who_name,
+								      bucket,
+								      entry,
+								      G_MAXUINT));
 		return;
 	}
 	if (bucket->flat) {
@@ -1557,17 +1818,21 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 		refs = vigil_rule_bucket_refs(bucket);
 		while (refs[idx].entry != entry)
 			idx++;
-		vigil_rule_set_move_bucket(
-		    self,
-		    bucket,
-		    vigil_rule_bucket_new_flat(bucket, entry->who_name, bucket, NULL, idx));
+		vigil_rule_set_move_bucket(self,
+					   bucket,
+					   vigil_rule_bucket_new_flat(&self->arena,
+								      bucket,
+								      entry->who_name,
+								      bucket,
+								      NULL,
+								      idx));
 		return;
 	}
 	if (bucket == self->any)
 		self->any = NULL;
 	else
 		vigil_rule_table_remove(&self->buckets, bucket->key, bucket);
-	vigil_rule_bucket_free(bucket);
+	vigil_rule_bucket_free(&self->arena, bucket);
 }
 
 static void
@@ -1617,6 +1882,7 @@ vigil_rule_set_finalize(GObject *object)
 	g_hash_table_unref(self->by_id);
 	vigil_rule_table_clear(&self->buckets);
 	vigil_rule_table_clear(&self->lists);
+	vigil_rule_arena_clear(&self->arena);
 	g_hash_table_unref(self->expiring);
 	g_hash_table_unref(self->by_pid);
 	g_free(self->boot_id);
@@ -1637,8 +1903,9 @@ vigil_rule_set_init(VigilRuleSet *self)
 {
 	g_queue_init(&self->order);
 	self->by_id = g_hash_table_new(g_str_hash, g_str_equal);
-	vigil_rule_table_init(&self->buckets, TRUE);
-	vigil_rule_table_init(&self->lists, FALSE);
+	vigil_rule_arena_init(&self->arena);
+	vigil_rule_table_init(&self->buckets, &self->arena, TRUE);
+	vigil_rule_table_init(&self->lists, &self->arena, FALSE);
 	self->expiring = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->by_pid = g_hash_table_new_full(g_direct_hash,
 					     g_direct_equal,
