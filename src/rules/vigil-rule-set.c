@@ -526,14 +526,45 @@ typedef struct {
 	gpointer value;
 } VigilRuleCell;
 
+/*
+ * What destinations a bucket's rules name, kept beside its cell in the table of buckets so
+ * that a lookup can pass over a bucket none of whose rules can match without reading its
+ * block: half of the flows go to sites the app's rules do not name, and that block is a
+ * miss to memory when the app has not been seen for a while. It is a Bloom filter of 128
+ * bits, four per key: the name of each exact host and `*.domain` (the query tests the name
+ * of each of its label suffixes), and for each prefix the family and the first 8 bits of
+ * an IPv4 prefix or 16 of an IPv6 one (the query tests its address's). A bucket with a
+ * rule for any destination or a shorter prefix, a hashed bucket (which has its own
+ * filters) and a query with too many labels pass: all bits set means "always".
+ */
+typedef struct {
+	guint64 words[2];
+} VigilRuleSummary;
+
+#define VIGIL_RULE_SUMMARY_SUFFIXES_MAX 8 /* a host with more labels passes */
+
 typedef struct {
 	VigilRuleCell *cells;
 	guint mask;
 	guint len;
 	VigilRuleFilter filter; /* of the keys, when the table has one */
 	gboolean filtered;
+	guint cell_shift;      /* log2 of the size of a cell: a VigilRuleCell, for the table of
+				* buckets followed by a VigilRuleSummary in the same line */
 	VigilRuleArena *arena; /* of the set, for the cells and the filter */
 } VigilRuleTable;
+
+static inline VigilRuleCell *
+vigil_rule_table_cell(const VigilRuleTable *table, guint i)
+{
+	return (VigilRuleCell *)((gchar *)table->cells + ((gsize)i << table->cell_shift));
+}
+
+static inline VigilRuleSummary *
+vigil_rule_table_summary(const VigilRuleTable *table, guint i)
+{
+	return (VigilRuleSummary *)(vigil_rule_table_cell(table, i) + 1);
+}
 
 /*
  * The decision memo: a repeated query (the same app to the same host and port, as on a
@@ -849,51 +880,105 @@ vigil_rule_table_rebuild_filter(VigilRuleTable *table)
 		return;
 	vigil_rule_filter_reset(&table->filter, table->arena, (table->mask + 1) / 2);
 	for (guint i = 0; i <= table->mask; i++) {
-		if (table->cells[i].key != 0)
-			vigil_rule_filter_add(&table->filter, table->cells[i].key);
+		if (vigil_rule_table_cell(table, i)->key != 0)
+			vigil_rule_filter_add(&table->filter, vigil_rule_table_cell(table, i)->key);
 	}
 }
 
+/* a filter that every query passes */
+static const VigilRuleSummary vigil_rule_summary_all = {{G_MAXUINT64, G_MAXUINT64}};
+
+/* the four bits of a key, two in each word */
+static inline void
+vigil_rule_summary_key_init(VigilRuleSummary *bits, guint64 key)
+{
+	guint64 h = key * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
+
+	bits->words[0] =
+	    (G_GUINT64_CONSTANT(1) << (h >> 58)) | (G_GUINT64_CONSTANT(1) << ((h >> 52) & 63));
+	bits->words[1] = (G_GUINT64_CONSTANT(1) << ((h >> 46) & 63)) |
+			 (G_GUINT64_CONSTANT(1) << ((h >> 40) & 63));
+}
+
+/* the key of an address for the filter: its family and first bits (8 of IPv4, 16 of IPv6,
+ * from the high word of a masked address) */
+#define VIGIL_RULE_SUMMARY_PREFIX_V4 8
+#define VIGIL_RULE_SUMMARY_PREFIX_V6 16
+
+static inline guint64
+vigil_rule_summary_address_key(guint8 family, guint64 hi)
+{
+	guint bits = family == 4 ? VIGIL_RULE_SUMMARY_PREFIX_V4 : VIGIL_RULE_SUMMARY_PREFIX_V6;
+
+	return vigil_rule_mix(((guint64)family << 32) | (hi >> (64 - bits)));
+}
+
+static inline void
+vigil_rule_summary_add(VigilRuleSummary *summary, guint64 key)
+{
+	VigilRuleSummary bits;
+
+	vigil_rule_summary_key_init(&bits, key);
+	summary->words[0] |= bits.words[0];
+	summary->words[1] |= bits.words[1];
+}
+
 static void
-vigil_rule_table_init(VigilRuleTable *table, VigilRuleArena *arena, gboolean filtered)
+vigil_rule_table_init(VigilRuleTable *table,
+		      VigilRuleArena *arena,
+		      gboolean filtered,
+		      gboolean summarized)
 {
 	table->arena = arena;
-	table->cells = vigil_rule_arena_alloc0(arena, 16 * sizeof(VigilRuleCell));
+	table->cell_shift = summarized ? 5 : 4;
+	table->cells = vigil_rule_arena_alloc0(arena, (gsize)16 << table->cell_shift);
 	table->mask = 15;
 	table->len = 0;
 	table->filtered = filtered;
 	vigil_rule_table_rebuild_filter(table);
 }
 
-static void
+/* returns the index of the cell */
+static guint
 vigil_rule_table_place(VigilRuleTable *table, guint64 key, gpointer value)
 {
 	guint i = (guint)key & table->mask;
 
-	while (table->cells[i].key != 0)
+	while (vigil_rule_table_cell(table, i)->key != 0)
 		i = (i + 1) & table->mask;
-	table->cells[i].key = key;
-	table->cells[i].value = value;
+	vigil_rule_table_cell(table, i)->key = key;
+	vigil_rule_table_cell(table, i)->value = value;
+	return i;
 }
 
-/* keeps the table at most half full */
+/* keeps the table at most half full; the summary of the new cell passes every query */
 static void
 vigil_rule_table_insert(VigilRuleTable *table, guint64 key, gpointer value)
 {
+	guint i;
+
 	if ((table->len + 1) * 2 > table->mask + 1) {
-		VigilRuleCell *old = table->cells;
-		guint n_old = table->mask + 1;
-		table->cells =
-		    vigil_rule_arena_alloc0(table->arena, n_old * 2 * sizeof(VigilRuleCell));
-		table->mask = n_old * 2 - 1;
-		for (guint i = 0; i < n_old; i++) {
-			if (old[i].key != 0)
-				vigil_rule_table_place(table, old[i].key, old[i].value);
+		VigilRuleTable old = *table;
+		table->cells = vigil_rule_arena_alloc0(table->arena,
+						       (gsize)(old.mask + 1) * 2 << old.cell_shift);
+		table->mask = old.mask * 2 + 1;
+		for (guint j = 0; j <= old.mask; j++) {
+			const VigilRuleCell *cell = vigil_rule_table_cell(&old, j);
+			if (cell->key == 0)
+				continue;
+			i = vigil_rule_table_place(table, cell->key, cell->value);
+			memcpy(vigil_rule_table_cell(table, i),
+			       cell,
+			       (gsize)1 << table->cell_shift);
 		}
-		vigil_rule_arena_free(table->arena, old, n_old * sizeof(VigilRuleCell));
+		vigil_rule_arena_free(table->arena,
+				      old.cells,
+				      (gsize)(old.mask + 1) << old.cell_shift);
 		vigil_rule_table_rebuild_filter(table);
 	}
-	vigil_rule_table_place(table, key, value);
+	i = vigil_rule_table_place(table, key, value);
+	if (table->cell_shift == 5)
+		*vigil_rule_table_summary(table, i) = vigil_rule_summary_all;
 	table->len++;
 	if (table->filtered)
 		vigil_rule_filter_add(&table->filter, key);
@@ -904,8 +989,9 @@ vigil_rule_table_find_value(VigilRuleTable *table, guint64 key, gpointer value)
 {
 	guint i = (guint)key & table->mask;
 
-	while (table->cells[i].key != key || table->cells[i].value != value) {
-		g_assert(table->cells[i].key != 0);
+	while (vigil_rule_table_cell(table, i)->key != key ||
+	       vigil_rule_table_cell(table, i)->value != value) {
+		g_assert(vigil_rule_table_cell(table, i)->key != 0);
 		i = (i + 1) & table->mask;
 	}
 	return i;
@@ -914,7 +1000,16 @@ vigil_rule_table_find_value(VigilRuleTable *table, guint64 key, gpointer value)
 static void
 vigil_rule_table_replace(VigilRuleTable *table, guint64 key, gpointer old, gpointer value)
 {
-	table->cells[vigil_rule_table_find_value(table, key, old)].value = value;
+	vigil_rule_table_cell(table, vigil_rule_table_find_value(table, key, old))->value = value;
+}
+
+static void
+vigil_rule_table_set_summary(VigilRuleTable *table,
+			     guint64 key,
+			     gpointer value,
+			     const VigilRuleSummary *summary)
+{
+	*vigil_rule_table_summary(table, vigil_rule_table_find_value(table, key, value)) = *summary;
 }
 
 /* removes by shifting back the cells that probed past it, so no tombstones are needed */
@@ -927,16 +1022,18 @@ vigil_rule_table_remove(VigilRuleTable *table, guint64 key, gpointer value)
 	for (;;) {
 		guint home;
 		j = (j + 1) & table->mask;
-		if (table->cells[j].key == 0)
+		if (vigil_rule_table_cell(table, j)->key == 0)
 			break;
-		home = (guint)table->cells[j].key & table->mask;
+		home = (guint)vigil_rule_table_cell(table, j)->key & table->mask;
 		if (((j - home) & table->mask) >= ((j - i) & table->mask)) {
-			table->cells[i] = table->cells[j];
+			memcpy(vigil_rule_table_cell(table, i),
+			       vigil_rule_table_cell(table, j),
+			       (gsize)1 << table->cell_shift);
 			i = j;
 		}
 	}
-	table->cells[i].key = 0;
-	table->cells[i].value = NULL;
+	vigil_rule_table_cell(table, i)->key = 0;
+	vigil_rule_table_cell(table, i)->value = NULL;
 	table->len--;
 	if (table->filtered && ++table->filter.n_stale > table->len / 2 + 16)
 		vigil_rule_table_rebuild_filter(table);
@@ -947,7 +1044,7 @@ vigil_rule_table_clear(VigilRuleTable *table)
 {
 	vigil_rule_arena_free(table->arena,
 			      table->cells,
-			      (table->mask + 1) * sizeof(VigilRuleCell));
+			      (gsize)(table->mask + 1) << table->cell_shift);
 	if (table->filter.words != NULL)
 		vigil_rule_arena_free(table->arena,
 				      table->filter.words,
@@ -966,10 +1063,10 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 {
 	if (!vigil_rule_filter_may_contain(&table->filter, key))
 		return NULL;
-	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
-		VigilRuleBucket *bucket = table->cells[i].value;
-		if (table->cells[i].key == key && bucket->kind == kind &&
+		VigilRuleBucket *bucket = vigil_rule_table_cell(table, i)->value;
+		if (vigil_rule_table_cell(table, i)->key == key && bucket->kind == kind &&
 		    strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
 	}
@@ -985,10 +1082,10 @@ vigil_rule_table_prefetch_bucket(const VigilRuleTable *table, guint64 key)
 {
 	if (!vigil_rule_filter_may_contain(&table->filter, key))
 		return;
-	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
-		if (table->cells[i].key == key) {
-			const gchar *block = table->cells[i].value;
+		if (vigil_rule_table_cell(table, i)->key == key) {
+			const gchar *block = vigil_rule_table_cell(table, i)->value;
 			for (guint line = 0; line < VIGIL_RULE_PREFETCH_LINES; line++)
 				__builtin_prefetch(block + 64 * line);
 			return;
@@ -1003,11 +1100,12 @@ vigil_rule_table_find_list(VigilRuleTable *table,
 			   const VigilRuleDest *dest,
 			   guint32 port_key)
 {
-	for (guint i = (guint)key & table->mask; table->cells[i].key != 0;
+	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
-		VigilRuleList *list = table->cells[i].value;
-		if (table->cells[i].key == key && list->bucket_serial == bucket_serial &&
-		    list->port_key == port_key && vigil_rule_dest_equal(&list->dest, dest))
+		VigilRuleList *list = vigil_rule_table_cell(table, i)->value;
+		if (vigil_rule_table_cell(table, i)->key == key &&
+		    list->bucket_serial == bucket_serial && list->port_key == port_key &&
+		    vigil_rule_dest_equal(&list->dest, dest))
 			return list;
 	}
 	return NULL;
@@ -1488,6 +1586,55 @@ vigil_rule_entry_last_port_key(const VigilRuleEntry *entry)
 
 /* index */
 
+/* the filter of the destinations of a bucket's rules, for its cell */
+static void
+vigil_rule_bucket_get_summary(const VigilRuleBucket *bucket, VigilRuleSummary *summary)
+{
+	const VigilRuleItem *items = vigil_rule_bucket_items(bucket);
+
+	*summary = (VigilRuleSummary){{0, 0}};
+	if (!bucket->flat) {
+		*summary = vigil_rule_summary_all;
+		return;
+	}
+	for (guint i = 0; i < bucket->n_entries; i++) {
+		const VigilRuleItem *item = &items[i];
+		switch (item->dest_kind) {
+		case VIGIL_RULE_DEST_KIND_HOST:
+		case VIGIL_RULE_DEST_KIND_DOMAIN:
+			vigil_rule_summary_add(summary, item->dest);
+			break;
+		case VIGIL_RULE_DEST_KIND_CIDR:
+			if (item->dest_len < (item->family == 4 ? VIGIL_RULE_SUMMARY_PREFIX_V4
+								: VIGIL_RULE_SUMMARY_PREFIX_V6)) {
+				*summary = vigil_rule_summary_all;
+				return;
+			}
+			vigil_rule_summary_add(
+			    summary,
+			    vigil_rule_summary_address_key(item->family, item->dest));
+			break;
+		default:
+			*summary = vigil_rule_summary_all;
+			return;
+		}
+	}
+}
+
+/* the cell of a bucket in the table of buckets points to @bucket, with its summary */
+static void
+vigil_rule_set_place_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBucket *bucket)
+{
+	VigilRuleSummary summary;
+
+	if (old == NULL)
+		vigil_rule_table_insert(&self->buckets, bucket->key, bucket);
+	else
+		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
+	vigil_rule_bucket_get_summary(bucket, &summary);
+	vigil_rule_table_set_summary(&self->buckets, bucket->key, bucket, &summary);
+}
+
 /* the bucket a block moved from is freed; its lists and counts are the new block's */
 static void
 vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBucket *bucket)
@@ -1495,7 +1642,7 @@ vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBu
 	if (old == self->any)
 		self->any = bucket;
 	else
-		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
+		vigil_rule_set_place_bucket(self, old, bucket);
 	vigil_rule_bucket_free(&self->arena, old);
 }
 
@@ -1775,7 +1922,7 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 		if (entry->who_name == NULL)
 			self->any = bucket;
 		else
-			vigil_rule_table_insert(&self->buckets, bucket->key, bucket);
+			vigil_rule_set_place_bucket(self, NULL, bucket);
 		return;
 	}
 	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
@@ -1904,8 +2051,8 @@ vigil_rule_set_init(VigilRuleSet *self)
 	g_queue_init(&self->order);
 	self->by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	vigil_rule_arena_init(&self->arena);
-	vigil_rule_table_init(&self->buckets, &self->arena, TRUE);
-	vigil_rule_table_init(&self->lists, &self->arena, FALSE);
+	vigil_rule_table_init(&self->buckets, &self->arena, TRUE, TRUE);
+	vigil_rule_table_init(&self->lists, &self->arena, FALSE, FALSE);
 	self->expiring = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->by_pid = g_hash_table_new_full(g_direct_hash,
 					     g_direct_equal,
@@ -2484,6 +2631,62 @@ vigil_rule_lookup_hashed(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	}
 }
 
+static inline gboolean
+vigil_rule_summary_has_key(const VigilRuleSummary *summary, guint64 key)
+{
+	VigilRuleSummary bits;
+
+	vigil_rule_summary_key_init(&bits, key);
+	return (summary->words[0] & bits.words[0]) == bits.words[0] &&
+	       (summary->words[1] & bits.words[1]) == bits.words[1];
+}
+
+/* whether a rule of the bucket with this filter could match the destination: the name of
+ * a label suffix of the host or the first bits of the address is in it */
+static gboolean
+vigil_rule_lookup_may_match_summary(const VigilRuleLookup *lookup, const VigilRuleSummary *summary)
+{
+	if ((summary->words[0] & summary->words[1]) == G_MAXUINT64)
+		return TRUE;
+	if (lookup->host != NULL) {
+		if (lookup->n_suffixes > VIGIL_RULE_SUMMARY_SUFFIXES_MAX)
+			return TRUE;
+		for (guint i = 0; i < lookup->n_suffixes; i++) {
+			if (vigil_rule_summary_has_key(summary, lookup->suffix_hashes[i]))
+				return TRUE;
+		}
+	}
+	return lookup->family != 0 &&
+	       vigil_rule_summary_has_key(
+		   summary,
+		   vigil_rule_summary_address_key(lookup->family, lookup->hi));
+}
+
+/* the app's bucket, unless its cell's filter rules out every rule in it: then its block
+ * is not read at all */
+static const VigilRuleBucket *
+vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
+			      const VigilRuleTable *table,
+			      guint64 key,
+			      VigilRuleWhoKind kind,
+			      const gchar *name)
+{
+	if (!vigil_rule_filter_may_contain(&table->filter, key))
+		return NULL;
+	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
+	     i = (i + 1) & table->mask) {
+		const VigilRuleBucket *bucket;
+		if (vigil_rule_table_cell(table, i)->key != key ||
+		    !vigil_rule_lookup_may_match_summary(lookup,
+							 vigil_rule_table_summary(table, i)))
+			continue;
+		bucket = vigil_rule_table_cell(table, i)->value;
+		if (bucket->kind == kind && strcmp(vigil_rule_bucket_name(bucket), name) == 0)
+			return bucket;
+	}
+	return NULL;
+}
+
 static void
 vigil_rule_lookup_bucket(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 {
@@ -2622,10 +2825,11 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 		if (who_keys[kind] == 0)
 			continue;
 		vigil_rule_lookup_bucket(&lookup,
-					 vigil_rule_table_find_bucket(&self->buckets,
-								      who_keys[kind],
-								      kind,
-								      who_names[kind]));
+					 vigil_rule_lookup_find_bucket(&lookup,
+								       &self->buckets,
+								       who_keys[kind],
+								       kind,
+								       who_names[kind]));
 	}
 	vigil_rule_lookup_bucket(&lookup, self->any);
 	digest->asked = lookup.sha256_done;

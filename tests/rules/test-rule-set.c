@@ -484,6 +484,105 @@ test_cidr_v4_edges(TestFixture *fixture, gconstpointer user_data)
 	g_assert_null(test_lookup(fixture));
 }
 
+/* an app's cell keeps a filter of the destinations its rules name, so that its block is
+ * not read for the others: it must never rule out a rule that matches */
+static void
+test_bucket_filter(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	gboolean ret;
+
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	ADD("host", "action", "allow", "exe", "/usr/bin/curl", "host", "api.example.org");
+	ADD("domain", "action", "deny", "exe", "/usr/bin/curl", "host", "*.example.net");
+	ADD("v4", "action", "allow", "exe", "/usr/bin/curl", "cidr", "10.1.0.0/16");
+	ADD("v4-8", "action", "deny", "exe", "/usr/bin/curl", "cidr", "172.0.0.0/8");
+	ADD("v6", "action", "allow", "exe", "/usr/bin/curl", "cidr", "fd00:1::/32");
+	ADD("range",
+	    "action",
+	    "reject",
+	    "exe",
+	    "/usr/bin/curl",
+	    "host",
+	    "*.ranges.test",
+	    "port",
+	    "1000-2000");
+	ADD("short", "action", "deny", "exe", "/usr/bin/wget", "cidr", "192.0.0.0/7");
+	ADD("short-v6", "action", "deny", "exe", "/usr/bin/ssh", "cidr", "fc00::/7");
+
+	fixture->query.host = "api.example.org";
+	g_assert_cmpstr(test_lookup(fixture), ==, "host");
+	fixture->query.host = "API.Example.Org.";
+	g_assert_cmpstr(test_lookup(fixture), ==, "host");
+	fixture->query.host = "www.api.example.org";
+	g_assert_null(test_lookup(fixture));
+	fixture->query.host = "example.net";
+	g_assert_cmpstr(test_lookup(fixture), ==, "domain");
+	fixture->query.host = "a.b.c.d.e.f.g.h.i.example.net";
+	g_assert_cmpstr(test_lookup(fixture), ==, "domain");
+	fixture->query.host = "elsewhere.test";
+	g_assert_null(test_lookup(fixture));
+	fixture->query.port = 1500;
+	fixture->query.host = "x.ranges.test";
+	g_assert_cmpstr(test_lookup(fixture), ==, "range");
+	fixture->query.port = 443;
+	g_assert_null(test_lookup(fixture));
+
+	/* an address, with or without a host the rules do not name */
+	test_query_set_addr(&fixture->query, "10.1.200.3");
+	g_assert_cmpstr(test_lookup(fixture), ==, "v4");
+	fixture->query.host = NULL;
+	g_assert_cmpstr(test_lookup(fixture), ==, "v4");
+	test_query_set_addr(&fixture->query, "::ffff:10.1.0.1");
+	g_assert_cmpstr(test_lookup(fixture), ==, "v4");
+	test_query_set_addr(&fixture->query, "10.2.0.1");
+	g_assert_null(test_lookup(fixture));
+	test_query_set_addr(&fixture->query, "172.255.255.255");
+	g_assert_cmpstr(test_lookup(fixture), ==, "v4-8");
+	test_query_set_addr(&fixture->query, "173.0.0.0");
+	g_assert_null(test_lookup(fixture));
+	test_query_set_addr(&fixture->query, "fd00:1:ffff::1");
+	g_assert_cmpstr(test_lookup(fixture), ==, "v6");
+	test_query_set_addr(&fixture->query, "fd00:2::1");
+	g_assert_null(test_lookup(fixture));
+	test_query_set_addr(&fixture->query, "10.1.0.1");
+	test_query_set_addr(&fixture->query, "fd01:1::1");
+	g_assert_null(test_lookup(fixture));
+
+	/* prefixes shorter than the filter keeps: the bucket is always read */
+	fixture->query.exe = "/usr/bin/wget";
+	test_query_set_addr(&fixture->query, "193.255.0.1");
+	g_assert_cmpstr(test_lookup(fixture), ==, "short");
+	fixture->query.exe = "/usr/bin/ssh";
+	test_query_set_addr(&fixture->query, "fdff::1");
+	g_assert_cmpstr(test_lookup(fixture), ==, "short-v6");
+
+	/* a rule for any destination: every query reads the bucket */
+	fixture->query.exe = "/usr/bin/curl";
+	test_query_set_addr(&fixture->query, NULL);
+	fixture->query.host = "elsewhere.test";
+	g_assert_null(test_lookup(fixture));
+	ADD("any", "action", "allow", "exe", "/usr/bin/curl", "port", "443");
+	g_assert_cmpstr(test_lookup(fixture), ==, "any");
+	fixture->query.host = NULL;
+	g_assert_cmpstr(test_lookup(fixture), ==, "any");
+	ret = vigil_rule_set_remove(fixture->set, "any", &error);
+	g_assert_no_error(error);
+	g_assert_true(ret);
+	g_assert_null(test_lookup(fixture));
+
+	/* a name added later, and one removed */
+	fixture->query.host = "elsewhere.test";
+	ADD("later", "action", "deny", "exe", "/usr/bin/curl", "host", "*.test");
+	g_assert_cmpstr(test_lookup(fixture), ==, "later");
+	ret = vigil_rule_set_remove(fixture->set, "later", &error);
+	g_assert_no_error(error);
+	g_assert_true(ret);
+	g_assert_null(test_lookup(fixture));
+	fixture->query.host = "api.example.org";
+	g_assert_cmpstr(test_lookup(fixture), ==, "host");
+}
+
 static void
 test_ports(TestFixture *fixture, gconstpointer user_data)
 {
@@ -1325,6 +1424,62 @@ test_random_cross_check_sparse(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(n_matched, <, 20000 * 9 / 10);
 }
 
+/* many apps with a few rules each, most of them naming a destination, so that their buckets
+ * are flat and their cells' filters decide which blocks are read, as in a large rule file */
+#define TEST_MANY_APPS 60
+
+static void
+test_random_cross_check_many_apps(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GPtrArray) apps = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) rules = NULL;
+	g_autoptr(GError) error = NULL;
+	guint n_matched = 0;
+	guint n_not_app = 0;
+
+	for (guint i = 0; i < TEST_MANY_APPS + 4; i++)
+		g_ptr_array_add(apps, g_strdup_printf("/usr/bin/app%u", i));
+	vigil_rule_set_set_boot_id(fixture->set, "boot-a");
+	for (guint i = 0; i < 600; i++) {
+		g_autoptr(VigilRule) rule = random_rule(i);
+		gboolean ret;
+		if (vigil_rule_get_host(rule) == NULL && vigil_rule_get_cidr(rule) == NULL &&
+		    g_test_rand_int_range(0, 10) != 0)
+			g_assert_true(vigil_rule_set_host(rule, RANDOM_PICK(random_hosts), NULL));
+		if (vigil_rule_get_exe(rule) != NULL ||
+		    (brute_who(rule) < 4 && g_test_rand_int_range(0, 5) != 0))
+			vigil_rule_set_exe(
+			    rule,
+			    g_ptr_array_index(apps, g_test_rand_int_range(0, TEST_MANY_APPS)));
+		ret = vigil_rule_set_add(fixture->set, rule, &error);
+		g_assert_no_error(error);
+		g_assert_true(ret);
+	}
+	rules = vigil_rule_set_get_rules(fixture->set);
+	for (guint i = 0; i < 20000; i++) {
+		VigilRule *indexed;
+		VigilRule *brute;
+		random_query(fixture);
+		if (fixture->query.exe != NULL)
+			fixture->query.exe =
+			    g_ptr_array_index(apps, g_test_rand_int_range(0, (gint)apps->len));
+		indexed = vigil_rule_set_lookup(fixture->set, &fixture->query);
+		brute = brute_lookup(rules, &fixture->query, "boot-a");
+		g_assert_cmpstr(indexed != NULL ? vigil_rule_get_id(indexed) : NULL,
+				==,
+				brute != NULL ? vigil_rule_get_id(brute) : NULL);
+		n_matched += indexed != NULL;
+		/* the app's rules did not decide: its block may have been passed over */
+		n_not_app += fixture->query.exe != NULL &&
+			     (indexed == NULL || vigil_rule_get_exe(indexed) == NULL);
+	}
+	g_test_message("%u of 20000 queries matched, %u with an exe not by an exe rule",
+		       n_matched,
+		       n_not_app);
+	g_assert_cmpuint(n_matched, >, 20000 / 10);
+	g_assert_cmpuint(n_not_app, >, 20000 / 10);
+}
+
 /* checks @n_queries random queries against the scan, with the memo off */
 static void
 test_cross_check_queries(TestFixture *fixture, guint n_queries)
@@ -2076,6 +2231,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/precedence-design", test_precedence_design);
 	fixtured_test("/vigil/rules/rule-set/domain-matching", test_domain_matching);
 	fixtured_test("/vigil/rules/rule-set/cidr-v4-edges", test_cidr_v4_edges);
+	fixtured_test("/vigil/rules/rule-set/bucket-filter", test_bucket_filter);
 	fixtured_test("/vigil/rules/rule-set/ports", test_ports);
 	fixtured_test("/vigil/rules/rule-set/unknown-values", test_unknown_values);
 	fixtured_test("/vigil/rules/rule-set/sha256-callback", test_sha256_callback);
@@ -2089,6 +2245,8 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/random-cross-check-sparse",
 		      test_random_cross_check_sparse);
 	fixtured_test("/vigil/rules/rule-set/random-bucket-forms", test_random_bucket_forms);
+	fixtured_test("/vigil/rules/rule-set/random-cross-check-many-apps",
+		      test_random_cross_check_many_apps);
 	fixtured_test("/vigil/rules/rule-set/memo-once", test_memo_once);
 	fixtured_test("/vigil/rules/rule-set/memo-until", test_memo_until);
 	fixtured_test("/vigil/rules/rule-set/memo-sha256", test_memo_sha256);
