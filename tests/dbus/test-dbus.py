@@ -5,6 +5,7 @@
 project's own bus policy, python-dbusmock's polkitd standing in for polkit, vigild inside
 network namespaces, and prompt agents written here (agent.py)."""
 
+import atexit
 import json
 import os
 import queue
@@ -117,6 +118,23 @@ def as_user(uid, *cmd):
     return ['setpriv', f'--reuid={uid}', f'--regid={uid}', '--clear-groups'] + list(cmd)
 
 
+_READABLE = {}
+
+
+def readable(path):
+    """A copy of the script @path that other users can run: the checkout may sit in a
+    directory only root can enter (a clone under /root or in mktemp -d)."""
+    if path not in _READABLE:
+        d = tempfile.mkdtemp(prefix='vigil-scripts-')
+        os.chmod(d, 0o755)
+        atexit.register(shutil.rmtree, d, True)
+        copy = os.path.join(d, os.path.basename(path))
+        shutil.copy(path, copy)
+        os.chmod(copy, 0o644)
+        _READABLE[path] = copy
+    return _READABLE[path]
+
+
 class DBusTest(unittest.TestCase):
 
     def setUp(self):
@@ -188,7 +206,7 @@ class DBusTest(unittest.TestCase):
     def start_agent(self, answer, uid=0, extra=()):
         cmd = [PYTHON, AGENT, json.dumps(answer)] + list(extra)
         if uid:
-            cmd = as_user(uid, *cmd)
+            cmd = as_user(uid, PYTHON, readable(AGENT), *cmd[2:])
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=dict(os.environ))
         lines = queue.Queue()
@@ -222,7 +240,7 @@ class DBusTest(unittest.TestCase):
 
     def connect_as(self, uid, proto, addr, timeout=5.0, port=PORT):
         cmd = ['ip', 'netns', 'exec', self.net.cli] + as_user(
-            uid, PYTHON, os.path.join(HERE, '..', 'enforce', 'netpeer.py'), proto, addr,
+            uid, PYTHON, readable(os.path.join(HERE, '..', 'enforce', 'netpeer.py')), proto, addr,
             str(port), str(timeout))
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 20)
         return json.loads(r.stdout)
