@@ -55,6 +55,10 @@
  * skipped; probes are made most specific first, so once a match is found whole tiers are
  * skipped. Disabled rules are not indexed. A lookup does not allocate.
  *
+ * The blocks, lists and tables come from an arena on huge pages ("the arena" below), and each
+ * app's cell in the table of buckets holds a filter of the destinations its rules name, so
+ * that a flow to anywhere else does not read the block (see VigilRuleSummary).
+ *
  * In front of the index, a memo of recent answers takes repeated queries: see "the decision
  * memo" below.
  */
