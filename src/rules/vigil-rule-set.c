@@ -2796,6 +2796,8 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 	/* only the header of the lookup state is cleared, not its buffers */
 	memset(&lookup, 0, G_STRUCT_OFFSET(VigilRuleLookup, suffix_offsets));
 	lookup.family = 0;
+	lookup.hi = 0; /* the filter test may compute with it before it looks at the family */
+	lookup.lo = 0;
 	lookup.self = self;
 	lookup.query = query;
 	lookup.port_key_exact = VIGIL_RULE_PORT_KEY_EXACT(query->port);
