@@ -17,6 +17,8 @@ static const gchar *lifetime_names[] = {"once", "process", "until", "reboot", "f
 static const gchar *origin_names[] = {"user", "prompt", "imported", "managed"};
 static const gchar *mode_names[] = {"ask", "allow", "deny", "block-all", "monitor"};
 static const gchar *reason_names[] = {"rule", "prompt", "default", "mode", "timeout"};
+static const gchar *connectivity_names[] =
+    {"unknown", "checking", "no-internet", "dns-broken", "portal", "limited", "full"};
 
 G_STATIC_ASSERT(G_N_ELEMENTS(action_names) == VIGIL_ACTION_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(direction_names) == VIGIL_DIRECTION_LAST);
@@ -24,6 +26,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(lifetime_names) == VIGIL_LIFETIME_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(origin_names) == VIGIL_ORIGIN_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(mode_names) == VIGIL_MODE_LAST);
 G_STATIC_ASSERT(G_N_ELEMENTS(reason_names) == VIGIL_REASON_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(connectivity_names) == VIGIL_CONNECTIVITY_LAST);
 
 static const gchar *
 name_lookup(const gchar **names, guint n_names, guint value)
@@ -61,6 +64,7 @@ VIGIL_DEFINE_ENUM_STRINGS(VigilLifetime, lifetime, lifetime_names)
 VIGIL_DEFINE_ENUM_STRINGS(VigilOrigin, origin, origin_names)
 VIGIL_DEFINE_ENUM_STRINGS(VigilMode, mode, mode_names)
 VIGIL_DEFINE_ENUM_STRINGS(VigilReason, reason, reason_names)
+VIGIL_DEFINE_ENUM_STRINGS(VigilConnectivity, connectivity, connectivity_names)
 
 const gchar *
 vigil_protocol_to_string(guint protocol)

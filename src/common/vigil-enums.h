@@ -115,6 +115,31 @@ typedef enum {
 	VIGIL_REASON_LAST
 } VigilReason;
 
+/**
+ * VigilConnectivity:
+ * @VIGIL_CONNECTIVITY_UNKNOWN: not checked (probing off, or no address and route yet)
+ * @VIGIL_CONNECTIVITY_CHECKING: probes are running
+ * @VIGIL_CONNECTIVITY_NO_INTERNET: nothing beyond the link answers
+ * @VIGIL_CONNECTIVITY_DNS_BROKEN: addresses are reachable but names do not resolve
+ * @VIGIL_CONNECTIVITY_PORTAL: a captive portal intercepts traffic until the user signs in
+ * @VIGIL_CONNECTIVITY_LIMITED: some probes pass and others fail (e.g. HTTP but not HTTPS)
+ * @VIGIL_CONNECTIVITY_FULL: every probe passed
+ *
+ * The connectivity of one interface and address family, as in the D-Bus Connectivity
+ * property's "state". The values are ordered worst to best only from NO_INTERNET up;
+ * UNKNOWN and CHECKING say nothing either way.
+ */
+typedef enum {
+	VIGIL_CONNECTIVITY_UNKNOWN,
+	VIGIL_CONNECTIVITY_CHECKING,
+	VIGIL_CONNECTIVITY_NO_INTERNET,
+	VIGIL_CONNECTIVITY_DNS_BROKEN,
+	VIGIL_CONNECTIVITY_PORTAL,
+	VIGIL_CONNECTIVITY_LIMITED,
+	VIGIL_CONNECTIVITY_FULL,
+	VIGIL_CONNECTIVITY_LAST
+} VigilConnectivity;
+
 const gchar *
 vigil_action_to_string(VigilAction action);
 VigilAction
@@ -143,5 +168,9 @@ const gchar *
 vigil_reason_to_string(VigilReason reason);
 VigilReason
 vigil_reason_from_string(const gchar *str);
+const gchar *
+vigil_connectivity_to_string(VigilConnectivity connectivity);
+VigilConnectivity
+vigil_connectivity_from_string(const gchar *str);
 
 G_END_DECLS

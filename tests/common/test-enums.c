@@ -22,6 +22,10 @@ test_enums_roundtrip(void)
 		g_assert_cmpint(vigil_mode_from_string(vigil_mode_to_string(i)), ==, i);
 	for (guint i = 0; i < VIGIL_REASON_LAST; i++)
 		g_assert_cmpint(vigil_reason_from_string(vigil_reason_to_string(i)), ==, i);
+	for (guint i = 0; i < VIGIL_CONNECTIVITY_LAST; i++)
+		g_assert_cmpint(vigil_connectivity_from_string(vigil_connectivity_to_string(i)),
+				==,
+				i);
 }
 
 static void
@@ -33,6 +37,10 @@ test_enums_unknown(void)
 	g_assert_cmpint(vigil_mode_from_string("block-all"), ==, VIGIL_MODE_BLOCK_ALL);
 	g_assert_null(vigil_action_to_string(VIGIL_ACTION_LAST));
 	g_assert_null(vigil_mode_to_string(42));
+	g_assert_cmpint(vigil_connectivity_from_string("dns-broken"),
+			==,
+			VIGIL_CONNECTIVITY_DNS_BROKEN);
+	g_assert_cmpint(vigil_connectivity_from_string("online"), ==, VIGIL_CONNECTIVITY_LAST);
 }
 
 static void
