@@ -68,6 +68,8 @@ cat > "$out/state/rules.json" <<JSON
 ]}
 JSON
 cat > "$out/vigild.conf" <<CONF
+[connectivity]
+Enabled=false
 [daemon]
 Mode=deny
 StateDirectory=$out/state

@@ -11,7 +11,7 @@ libglib2.0-dev libglib2.0-dev-bin libjson-glib-dev
 libnftnl-dev libmnl-dev libpcap-dev libpolkit-gobject-1-dev
 libgtk-4-dev libadwaita-1-dev
 nftables iproute2 iptables dbus procps psmisc systemd
-python3-dbusmock python3-gi gir1.2-glib-2.0
+python3-dbusmock python3-gi gir1.2-glib-2.0 glib-networking
 xvfb xauth
 gettext desktop-file-utils appstream libxml2-utils
 clang-format codespell

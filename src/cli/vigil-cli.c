@@ -25,6 +25,8 @@ G_DEFINE_FINAL_TYPE(VigilCli, vigil_cli, G_TYPE_OBJECT)
 /* the range of SetPromptTimeout(), in seconds */
 #define VIGIL_CLI_PROMPT_TIMEOUT_MIN 1
 #define VIGIL_CLI_PROMPT_TIMEOUT_MAX 3600
+/* how long check-connectivity waits for the probes: a few timeouts of each kind at most */
+#define VIGIL_CLI_CHECK_TIMEOUT_S 120
 
 /* which options a command takes, on top of the bus options */
 typedef enum {
@@ -488,6 +490,109 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 }
 
 static gboolean
+vigil_cli_interfaces_contain(GVariant *interfaces, const gchar *name)
+{
+	GVariantIter iter;
+	GVariant *child;
+	gboolean found = FALSE;
+
+	if (interfaces == NULL)
+		return FALSE;
+	g_variant_iter_init(&iter, interfaces);
+	while (!found && (child = g_variant_iter_next_value(&iter)) != NULL) {
+		found = g_strcmp0(vigil_cli_dict_get_string(child, "name"), name) == 0;
+		g_variant_unref(child);
+	}
+	return found;
+}
+
+/* the Connectivity entries of @ifname, or with NULL those of every interface that
+ * @interfaces does not already show; each with what the probes saw */
+static gchar *
+vigil_cli_format_connectivity(GVariant *connectivity,
+			      GVariant *interfaces,
+			      const gchar *ifname,
+			      gboolean always_detail,
+			      guint max_width)
+{
+	g_autoptr(VigilCliTable) table = vigil_cli_table_new();
+	GVariantIter iter;
+	GVariant *child;
+	guint n = 0;
+
+	if (connectivity == NULL)
+		return NULL;
+	vigil_cli_table_set_indent(table, 2);
+	vigil_cli_table_add_column(table, _("INTERFACE"), VIGIL_CLI_ALIGN_LEFT, 6);
+	vigil_cli_table_add_column(table, _("FAMILY"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("STATE"), VIGIL_CLI_ALIGN_LEFT, 0);
+	vigil_cli_table_add_column(table, _("RTT"), VIGIL_CLI_ALIGN_RIGHT, 0);
+	vigil_cli_table_add_column(table, _("CHECKED"), VIGIL_CLI_ALIGN_LEFT, 0);
+	g_variant_iter_init(&iter, connectivity);
+	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
+		const gchar *name = vigil_cli_dict_get_string(child, "interface");
+		const gchar *state = vigil_cli_dict_get_string(child, "state");
+		const gchar *detail = vigil_cli_dict_get_string(child, "detail");
+		const gchar *portal = vigil_cli_dict_get_string(child, "portal-url");
+		const gchar *venue = vigil_cli_dict_get_string(child, "venue-url");
+		guint64 family = 0;
+		gint64 rtt = -1;
+		gint64 checked = 0;
+		gint64 seconds = -1;
+		gint64 bytes = -1;
+
+		if (ifname != NULL ? g_strcmp0(name, ifname) != 0
+				   : vigil_cli_interfaces_contain(interfaces, name)) {
+			g_variant_unref(child);
+			continue;
+		}
+		n++;
+		vigil_cli_table_add_cell(table, name);
+		vigil_cli_table_take_cell(table,
+					  vigil_cli_dict_get_uint64(child, "family", &family)
+					      ? g_strdup_printf("IPv%" G_GUINT64_FORMAT, family)
+					      : NULL);
+		vigil_cli_table_add_cell(table, state);
+		vigil_cli_dict_get_int64(child, "rtt-usec", &rtt);
+		vigil_cli_table_take_cell(table,
+					  rtt >= 0 ? g_strdup_printf(_("%.1f ms"), rtt / 1000.0)
+						   : NULL);
+		vigil_cli_dict_get_int64(child, "checked", &checked);
+		vigil_cli_table_take_cell(table,
+					  checked > 0 ? vigil_cli_format_timestamp(checked)
+						      : g_strdup(_("never")));
+		if (detail != NULL && detail[0] != '\0' &&
+		    (always_detail || g_strcmp0(state, "full") != 0)) {
+			g_autofree gchar *line = g_strdup_printf("    %s", detail);
+			vigil_cli_table_add_line(table, line);
+		}
+		if (portal != NULL && portal[0] != '\0') {
+			g_autofree gchar *line = g_strdup_printf(_("    sign-in page: %s"), portal);
+			vigil_cli_table_add_line(table, line);
+		}
+		if (venue != NULL && venue[0] != '\0') {
+			g_autofree gchar *line = g_strdup_printf(_("    venue page: %s"), venue);
+			vigil_cli_table_add_line(table, line);
+		}
+		vigil_cli_dict_get_int64(child, "seconds-remaining", &seconds);
+		vigil_cli_dict_get_int64(child, "bytes-remaining", &bytes);
+		if (seconds >= 0 || bytes >= 0) {
+			g_autofree gchar *time_left =
+			    seconds >= 0 ? vigil_cli_format_duration(seconds) : g_strdup("?");
+			g_autofree gchar *data_left =
+			    bytes >= 0 ? vigil_cli_format_bytes((guint64)bytes) : g_strdup("?");
+			g_autofree gchar *line =
+			    g_strdup_printf(_("    remaining: %s, %s"), time_left, data_left);
+			vigil_cli_table_add_line(table, line);
+		}
+		g_variant_unref(child);
+	}
+	if (n == 0)
+		return NULL;
+	return vigil_cli_table_render(table, max_width);
+}
+
+static gboolean
 vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 {
 	g_autoptr(VigilCliTable) table = vigil_cli_table_new();
@@ -497,6 +602,7 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 	g_autoptr(GVariant) connectivity = vigil_cli_get_property(self, "Connectivity");
 	g_autofree gchar *text = NULL;
 	g_autofree gchar *interfaces_text = NULL;
+	g_autofree gchar *connectivity_text = NULL;
 	GString *str;
 
 	if (args[0] != NULL)
@@ -536,6 +642,15 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 	if (interfaces_text != NULL) {
 		_vigil_cli_print(_("\nInterfaces, best first:\n"));
 		_vigil_cli_print(interfaces_text);
+	}
+	connectivity_text = vigil_cli_format_connectivity(connectivity,
+							  interfaces,
+							  NULL,
+							  FALSE,
+							  _vigil_cli_get_terminal_width());
+	if (connectivity_text != NULL) {
+		_vigil_cli_print(_("\nConnectivity:\n"));
+		_vigil_cli_print(connectivity_text);
 	}
 	return TRUE;
 }
@@ -1185,6 +1300,114 @@ vigil_cli_cmd_prompt_timeout(VigilCli *self, gchar **args, GError **error)
 }
 
 static gboolean
+vigil_cli_connectivity_pending(GVariant *connectivity, const gchar *ifname)
+{
+	GVariantIter iter;
+	GVariant *child;
+	gboolean pending = FALSE;
+
+	if (connectivity == NULL)
+		return FALSE;
+	g_variant_iter_init(&iter, connectivity);
+	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
+		if ((ifname == NULL ||
+		     g_strcmp0(vigil_cli_dict_get_string(child, "interface"), ifname) == 0) &&
+		    g_strcmp0(vigil_cli_dict_get_string(child, "state"), "checking") == 0)
+			pending = TRUE;
+		g_variant_unref(child);
+	}
+	return pending;
+}
+
+static void
+vigil_cli_connectivity_changed_cb(VigilDBusDaemon1 *proxy,
+				  GVariant *connectivity,
+				  gpointer user_data)
+{
+	GVariant **latest = user_data;
+
+	g_clear_pointer(latest, g_variant_unref);
+	*latest = g_variant_ref(connectivity);
+}
+
+static gboolean
+vigil_cli_wake_cb(gpointer user_data)
+{
+	return G_SOURCE_CONTINUE;
+}
+
+/* vigild sends ConnectivityChanged ("checking") before its reply, so the signals that follow
+ * the call say when the check is over; a check it declined (one ran moments ago) leaves
+ * the last result standing */
+static gboolean
+vigil_cli_cmd_check_connectivity(VigilCli *self, gchar **args, GError **error)
+{
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GVariant) latest = NULL;
+	g_autoptr(GVariant) current = NULL;
+	g_autofree gchar *text = NULL;
+	const gchar *ifname = args[0];
+	gint64 deadline = g_get_monotonic_time() + VIGIL_CLI_CHECK_TIMEOUT_S * G_USEC_PER_SEC;
+	gulong handler;
+	guint wake_id;
+
+	if (ifname != NULL && args[1] != NULL)
+		return _vigil_cli_usage_error(
+		    error,
+		    _("'check-connectivity' takes at most one interface"));
+	handler = g_signal_connect(self->proxy,
+				   "connectivity-changed",
+				   G_CALLBACK(vigil_cli_connectivity_changed_cb),
+				   &latest);
+	reply = g_dbus_proxy_call_sync(G_DBUS_PROXY(self->proxy),
+				       "CheckConnectivity",
+				       g_variant_new("(s)", ifname != NULL ? ifname : ""),
+				       G_DBUS_CALL_FLAGS_NONE,
+				       -1,
+				       NULL,
+				       error);
+	if (reply == NULL) {
+		g_signal_handler_disconnect(self->proxy, handler);
+		_vigil_cli_fixup_error(error, _("failed to check connectivity"));
+		return FALSE;
+	}
+	wake_id = g_timeout_add_seconds(1, vigil_cli_wake_cb, NULL);
+	for (;;) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_clear_pointer(&current, g_variant_unref);
+		current = latest != NULL ? g_variant_ref(latest)
+					 : vigil_cli_get_property(self, "Connectivity");
+		if (!vigil_cli_connectivity_pending(current, ifname))
+			break;
+		if (g_get_monotonic_time() > deadline) {
+			g_source_remove(wake_id);
+			g_signal_handler_disconnect(self->proxy, handler);
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_TIMED_OUT,
+				    _("failed to check connectivity: no result in %u seconds"),
+				    (guint)VIGIL_CLI_CHECK_TIMEOUT_S);
+			return FALSE;
+		}
+		g_main_context_iteration(NULL, TRUE);
+	}
+	g_source_remove(wake_id);
+	g_signal_handler_disconnect(self->proxy, handler);
+	text = vigil_cli_format_connectivity(current,
+					     NULL,
+					     ifname,
+					     TRUE,
+					     _vigil_cli_get_terminal_width());
+	if (text == NULL) {
+		_vigil_cli_print(_("No interface to check: none is up with an address.\n"));
+		return TRUE;
+	}
+	_vigil_cli_print(text);
+	return TRUE;
+}
+
+static gboolean
 vigil_cli_cmd_top(VigilCli *self, gchar **args, GError **error)
 {
 	g_autoptr(VigilCliTop) top = NULL;
@@ -1295,6 +1518,14 @@ static const VigilCliCommand commands[] = {
      N_("failed to set the prompt timeout"),
      0,
      vigil_cli_cmd_prompt_timeout},
+    {"check-connectivity",
+     N_("[INTERFACE]"),
+     N_("Check for a captive portal and internet access now, on one interface or all, "
+	"and show the result"),
+     N_("failed to check connectivity"),
+     NULL,
+     0,
+     vigil_cli_cmd_check_connectivity},
     {"top",
      "",
      N_("Live view of connections by app, with rates (one snapshot when not on a terminal)"),

@@ -7,11 +7,14 @@
 
 #include "config.h"
 
+#include <gio/gio.h>
+
 #include "vigil-config.h"
 #include "vigil-error.h"
 #include "vigil-names.h"
 
-#define CONFIG_GROUP "daemon"
+#define CONFIG_GROUP	   "daemon"
+#define CONNECTIVITY_GROUP "connectivity"
 
 static const gchar *known_keys[] = {"Mode",
 				    "DefaultAction",
@@ -28,6 +31,17 @@ static const gchar *known_keys[] = {"Mode",
 				    "RecentEvents",
 				    NULL};
 
+static const gchar *connectivity_keys[] = {"Enabled",
+					   "HttpUrl",
+					   "HttpStatus",
+					   "HttpBody",
+					   "HttpsUrl",
+					   "CaFile",
+					   "Timeout",
+					   "FallbackAddresses",
+					   "ResolvConf",
+					   NULL};
+
 VigilConfig *
 vigil_config_new(void)
 {
@@ -43,6 +57,12 @@ vigil_config_new(void)
 	self->dropin_dir = g_strdup(VIGIL_DROPIN_DIR);
 	self->log_verdicts = TRUE;
 	self->recent_events = 1000;
+	self->connectivity_enabled = TRUE;
+	self->http_url = g_strdup(VIGIL_CONFIG_HTTP_URL);
+	self->http_status = 200;
+	self->http_body = g_strdup(VIGIL_CONFIG_HTTP_BODY);
+	self->https_url = g_strdup(VIGIL_CONFIG_HTTPS_URL);
+	self->probe_timeout = 5;
 	return self;
 }
 
@@ -53,6 +73,13 @@ vigil_config_free(VigilConfig *self)
 		return;
 	g_free(self->state_dir);
 	g_free(self->dropin_dir);
+	g_free(self->http_url);
+	g_free(self->http_body);
+	g_free(self->https_url);
+	g_free(self->ca_file);
+	g_free(self->fallback4);
+	g_free(self->fallback6);
+	g_free(self->resolv_conf);
 	g_free(self);
 }
 
@@ -64,13 +91,14 @@ vigil_config_get_rules_path(VigilConfig *self)
 
 static gboolean
 config_get_uint(GKeyFile *kf,
+		const gchar *group,
 		const gchar *key,
 		guint64 max,
 		guint64 *value,
 		gboolean *found,
 		GError **error)
 {
-	g_autofree gchar *str = g_key_file_get_string(kf, CONFIG_GROUP, key, NULL);
+	g_autofree gchar *str = g_key_file_get_string(kf, group, key, NULL);
 	g_autoptr(GError) error_local = NULL;
 	gboolean hex;
 
@@ -88,8 +116,9 @@ config_get_uint(GKeyFile *kf,
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_FILE,
-			    "key %s: %s",
+			    "key %s%s: %s",
 			    key,
+			    g_str_equal(group, CONFIG_GROUP) ? "" : " in [" CONNECTIVITY_GROUP "]",
 			    error_local->message);
 		return FALSE;
 	}
@@ -98,20 +127,25 @@ config_get_uint(GKeyFile *kf,
 }
 
 static gboolean
-config_get_boolean(GKeyFile *kf, const gchar *key, gboolean *value, GError **error)
+config_get_boolean(GKeyFile *kf,
+		   const gchar *group,
+		   const gchar *key,
+		   gboolean *value,
+		   GError **error)
 {
 	g_autoptr(GError) error_local = NULL;
 	gboolean tmp;
 
-	if (!g_key_file_has_key(kf, CONFIG_GROUP, key, NULL))
+	if (!g_key_file_has_key(kf, group, key, NULL))
 		return TRUE;
-	tmp = g_key_file_get_boolean(kf, CONFIG_GROUP, key, &error_local);
+	tmp = g_key_file_get_boolean(kf, group, key, &error_local);
 	if (error_local != NULL) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_FILE,
-			    "key %s: expected true or false",
-			    key);
+			    "key %s%s: expected true or false",
+			    key,
+			    g_str_equal(group, CONFIG_GROUP) ? "" : " in [" CONNECTIVITY_GROUP "]");
 		return FALSE;
 	}
 	*value = tmp;
@@ -119,9 +153,9 @@ config_get_boolean(GKeyFile *kf, const gchar *key, gboolean *value, GError **err
 }
 
 static gboolean
-config_get_path(GKeyFile *kf, const gchar *key, gchar **value, GError **error)
+config_get_path(GKeyFile *kf, const gchar *group, const gchar *key, gchar **value, GError **error)
 {
-	g_autofree gchar *str = g_key_file_get_string(kf, CONFIG_GROUP, key, NULL);
+	g_autofree gchar *str = g_key_file_get_string(kf, group, key, NULL);
 	if (str == NULL)
 		return TRUE;
 	g_strstrip(str);
@@ -129,14 +163,154 @@ config_get_path(GKeyFile *kf, const gchar *key, gchar **value, GError **error)
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_FILE,
-			    "key %s: '%s' is not an absolute path",
+			    "key %s%s: '%s' is not an absolute path",
 			    key,
+			    g_str_equal(group, CONFIG_GROUP) ? "" : " in [" CONNECTIVITY_GROUP "]",
 			    str);
 		return FALSE;
 	}
 	g_free(*value);
 	*value = g_steal_pointer(&str);
 	return TRUE;
+}
+
+static gboolean
+config_get_url(GKeyFile *kf, const gchar *key, gboolean https, gchar **value, GError **error)
+{
+	g_autofree gchar *str = g_key_file_get_string(kf, CONNECTIVITY_GROUP, key, NULL);
+	g_autoptr(GUri) uri = NULL;
+
+	if (str == NULL)
+		return TRUE;
+	g_strstrip(str);
+	/* an empty HttpsUrl switches the HTTPS probe off */
+	if (str[0] == '\0' && https) {
+		g_free(*value);
+		*value = g_steal_pointer(&str);
+		return TRUE;
+	}
+	uri = g_uri_parse(str, G_URI_FLAGS_NONE, NULL);
+	if (uri == NULL || g_strcmp0(g_uri_get_scheme(uri), https ? "https" : "http") != 0 ||
+	    g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0') {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_FILE,
+			    "key %s in [" CONNECTIVITY_GROUP
+			    "]: '%s' is not an %s:// URL with a host",
+			    key,
+			    str,
+			    https ? "https" : "http");
+		return FALSE;
+	}
+	g_free(*value);
+	*value = g_steal_pointer(&str);
+	return TRUE;
+}
+
+static gboolean
+config_parse_fallback(VigilConfig *self, GKeyFile *kf, GError **error)
+{
+	g_auto(GStrv) list = NULL;
+
+	if (!g_key_file_has_key(kf, CONNECTIVITY_GROUP, "FallbackAddresses", NULL))
+		return TRUE;
+	list = g_key_file_get_string_list(kf, CONNECTIVITY_GROUP, "FallbackAddresses", NULL, NULL);
+	g_clear_pointer(&self->fallback4, g_free);
+	g_clear_pointer(&self->fallback6, g_free);
+	for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+		g_autoptr(GInetAddress) address = NULL;
+		gchar **slot;
+
+		g_strstrip(list[i]);
+		if (list[i][0] == '\0')
+			continue;
+		address = g_inet_address_new_from_string(list[i]);
+		if (address == NULL) {
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_FILE,
+				    "key FallbackAddresses in [" CONNECTIVITY_GROUP
+				    "]: '%s' is not an IP address",
+				    list[i]);
+			return FALSE;
+		}
+		slot = g_inet_address_get_family(address) == G_SOCKET_FAMILY_IPV4
+			   ? &self->fallback4
+			   : &self->fallback6;
+		if (*slot != NULL) {
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_FILE,
+				    "key FallbackAddresses in [" CONNECTIVITY_GROUP
+				    "]: more than one address of the family of '%s'",
+				    list[i]);
+			return FALSE;
+		}
+		*slot = g_inet_address_to_string(address);
+	}
+	return TRUE;
+}
+
+static gboolean
+config_parse_connectivity(VigilConfig *self, GKeyFile *kf, GError **error)
+{
+	guint64 value = 0;
+	gboolean found = FALSE;
+
+	if (!config_get_boolean(kf,
+				CONNECTIVITY_GROUP,
+				"Enabled",
+				&self->connectivity_enabled,
+				error))
+		return FALSE;
+	if (!config_get_url(kf, "HttpUrl", FALSE, &self->http_url, error))
+		return FALSE;
+	if (!config_get_url(kf, "HttpsUrl", TRUE, &self->https_url, error))
+		return FALSE;
+	if (!config_get_uint(kf, CONNECTIVITY_GROUP, "HttpStatus", 599, &value, &found, error))
+		return FALSE;
+	if (found) {
+		if (value < 200) {
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_FILE,
+				    "key HttpStatus in [" CONNECTIVITY_GROUP
+				    "]: %u is not a final HTTP status (200-599)",
+				    (guint)value);
+			return FALSE;
+		}
+		self->http_status = value;
+	}
+	if (g_key_file_has_key(kf, CONNECTIVITY_GROUP, "HttpBody", NULL)) {
+		g_free(self->http_body);
+		self->http_body = g_key_file_get_string(kf, CONNECTIVITY_GROUP, "HttpBody", NULL);
+		if (self->http_body == NULL)
+			self->http_body = g_strdup("");
+	}
+	if (!config_get_uint(kf,
+			     CONNECTIVITY_GROUP,
+			     "Timeout",
+			     VIGIL_CONFIG_PROBE_TIMEOUT_MAX,
+			     &value,
+			     &found,
+			     error))
+		return FALSE;
+	if (found) {
+		if (value == 0) {
+			g_set_error_literal(error,
+					    VIGIL_ERROR,
+					    VIGIL_ERROR_INVALID_FILE,
+					    "key Timeout in [" CONNECTIVITY_GROUP
+					    "]: must be at least 1 second");
+			return FALSE;
+		}
+		self->probe_timeout = value;
+	}
+	if (!config_get_path(kf, CONNECTIVITY_GROUP, "CaFile", &self->ca_file, error))
+		return FALSE;
+	if (!config_get_path(kf, CONNECTIVITY_GROUP, "ResolvConf", &self->resolv_conf, error))
+		return FALSE;
+	return config_parse_fallback(self, kf, error);
 }
 
 static gboolean
@@ -152,13 +326,20 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 	/* unknown groups and keys are most likely typos: say so, but keep going */
 	groups = g_key_file_get_groups(kf, NULL);
 	for (guint i = 0; groups[i] != NULL; i++) {
-		if (!g_str_equal(groups[i], CONFIG_GROUP))
+		if (!g_str_equal(groups[i], CONFIG_GROUP) &&
+		    !g_str_equal(groups[i], CONNECTIVITY_GROUP))
 			g_warning("ignoring unknown group [%s]", groups[i]);
 	}
 	keys = g_key_file_get_keys(kf, CONFIG_GROUP, NULL, NULL);
 	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
 		if (!g_strv_contains(known_keys, keys[i]))
 			g_warning("ignoring unknown key %s", keys[i]);
+	}
+	g_strfreev(keys);
+	keys = g_key_file_get_keys(kf, CONNECTIVITY_GROUP, NULL, NULL);
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		if (!g_strv_contains(connectivity_keys, keys[i]))
+			g_warning("ignoring unknown key %s in [connectivity]", keys[i]);
 	}
 
 	mode = g_key_file_get_string(kf, CONFIG_GROUP, "Mode", NULL);
@@ -189,6 +370,7 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		self->default_action = tmp;
 	}
 	if (!config_get_uint(kf,
+			     CONFIG_GROUP,
 			     "PromptTimeout",
 			     VIGIL_CONFIG_PROMPT_TIMEOUT_MAX,
 			     &value,
@@ -197,33 +379,37 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		return FALSE;
 	if (found)
 		self->prompt_timeout = MAX(value, VIGIL_CONFIG_PROMPT_TIMEOUT_MIN);
-	if (!config_get_uint(kf, "QueueNum", G_MAXUINT16, &value, &found, error))
+	if (!config_get_uint(kf, CONFIG_GROUP, "QueueNum", G_MAXUINT16, &value, &found, error))
 		return FALSE;
 	if (found)
 		self->queue_num = value;
-	if (!config_get_uint(kf, "OwnMark", G_MAXUINT32, &value, &found, error))
+	if (!config_get_uint(kf, CONFIG_GROUP, "OwnMark", G_MAXUINT32, &value, &found, error))
 		return FALSE;
 	if (found)
 		self->own_mark = value;
-	if (!config_get_uint(kf, "RejectMark", G_MAXUINT32, &value, &found, error))
+	if (!config_get_uint(kf, CONFIG_GROUP, "RejectMark", G_MAXUINT32, &value, &found, error))
 		return FALSE;
 	if (found)
 		self->reject_mark = value;
-	if (!config_get_uint(kf, "RecentEvents", 1000000, &value, &found, error))
+	if (!config_get_uint(kf, CONFIG_GROUP, "RecentEvents", 1000000, &value, &found, error))
 		return FALSE;
 	if (found)
 		self->recent_events = value;
-	if (!config_get_boolean(kf, "FailOpen", &self->fail_open, error))
+	if (!config_get_boolean(kf, CONFIG_GROUP, "FailOpen", &self->fail_open, error))
 		return FALSE;
-	if (!config_get_boolean(kf, "Inbound", &self->inbound, error))
+	if (!config_get_boolean(kf, CONFIG_GROUP, "Inbound", &self->inbound, error))
 		return FALSE;
-	if (!config_get_boolean(kf, "InterceptLoopback", &self->intercept_loopback, error))
+	if (!config_get_boolean(kf,
+				CONFIG_GROUP,
+				"InterceptLoopback",
+				&self->intercept_loopback,
+				error))
 		return FALSE;
-	if (!config_get_boolean(kf, "LogVerdicts", &self->log_verdicts, error))
+	if (!config_get_boolean(kf, CONFIG_GROUP, "LogVerdicts", &self->log_verdicts, error))
 		return FALSE;
-	if (!config_get_path(kf, "StateDirectory", &self->state_dir, error))
+	if (!config_get_path(kf, CONFIG_GROUP, "StateDirectory", &self->state_dir, error))
 		return FALSE;
-	if (!config_get_path(kf, "DropInDirectory", &self->dropin_dir, error))
+	if (!config_get_path(kf, CONFIG_GROUP, "DropInDirectory", &self->dropin_dir, error))
 		return FALSE;
 	if (self->own_mark == 0 || self->reject_mark == 0 || self->own_mark == self->reject_mark) {
 		g_set_error_literal(error,
@@ -232,7 +418,7 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 				    "OwnMark and RejectMark must be non-zero and differ");
 		return FALSE;
 	}
-	return TRUE;
+	return config_parse_connectivity(self, kf, error);
 }
 
 /* a missing file means defaults unless the user named it; a broken one is an error */

@@ -15,6 +15,13 @@ G_BEGIN_DECLS
 #define VIGIL_CONFIG_PROMPT_TIMEOUT_MIN 1
 #define VIGIL_CONFIG_PROMPT_TIMEOUT_MAX 3600
 
+/* the default connectivity probes: GNOME's check endpoint, the one Debian's NetworkManager
+ * connectivity configuration uses */
+#define VIGIL_CONFIG_HTTP_URL	       "http://nmcheck.gnome.org/check_network_status.txt"
+#define VIGIL_CONFIG_HTTP_BODY	       "NetworkManager is online"
+#define VIGIL_CONFIG_HTTPS_URL	       "https://nmcheck.gnome.org/check_network_status.txt"
+#define VIGIL_CONFIG_PROBE_TIMEOUT_MAX 120
+
 /* the settings of vigild.conf; data/vigild.conf documents every key */
 typedef struct {
 	VigilMode mode;
@@ -30,6 +37,17 @@ typedef struct {
 	gchar *dropin_dir;
 	gboolean log_verdicts;
 	guint recent_events;
+	/* [connectivity] */
+	gboolean connectivity_enabled;
+	gchar *http_url;
+	guint http_status;
+	gchar *http_body;
+	gchar *https_url; /* "" for no HTTPS probe */
+	gchar *ca_file;	  /* NULL for the system's trusted CAs */
+	guint probe_timeout;
+	gchar *fallback4; /* NULL without one */
+	gchar *fallback6;
+	gchar *resolv_conf; /* NULL: /run/systemd/resolve/resolv.conf, else /etc/resolv.conf */
 } VigilConfig;
 
 VigilConfig *

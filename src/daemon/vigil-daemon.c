@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <ifaddrs.h>
 #include <linux/netfilter.h>
 #include <net/if.h>
 #include <pwd.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +75,7 @@ struct _VigilDaemon {
 	VigilDnsCapture *dns_capture;
 	VigilConnectionTable *connections;
 	VigilNlConntrack *conntrack;
+	VigilPortalChecker *portal;
 	VigilAgentManager *agents;
 	GHashTable *prompts;	    /* key -> VigilPrompt */
 	GHashTable *recent_answers; /* key -> VigilRecentAnswer */
@@ -1066,7 +1069,136 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 		  vigil_mode_to_string(self->mode),
 		  self->config->queue_num,
 		  self->config->fail_open ? "fail-open" : "fail-closed");
+
+	/* the probes carry OwnMark, which the table now lets pass */
+	if (!vigil_portal_checker_load(self->portal, error))
+		return FALSE;
+	if (!vigil_daemon_check_connectivity(self, NULL, &error_local)) {
+		g_warning("cannot check connectivity: %s", error_local->message);
+		g_clear_error(&error_local);
+	}
 	return TRUE;
+}
+
+typedef struct {
+	gchar *ifname;
+	guint ifindex;
+	guint family;
+} VigilUplink;
+
+static void
+vigil_uplink_free(VigilUplink *uplink)
+{
+	g_free(uplink->ifname);
+	g_free(uplink);
+}
+
+/* what a connectivity check covers: every interface that is up, not loopback, with an
+ * address of the family (not only link-local for IPv6). The network monitor's list
+ * replaces this one later */
+static GPtrArray *
+vigil_daemon_list_uplinks(void)
+{
+	g_autoptr(GPtrArray) uplinks =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)vigil_uplink_free);
+	struct ifaddrs *ifaddr = NULL;
+
+	if (getifaddrs(&ifaddr) < 0)
+		return g_steal_pointer(&uplinks);
+	for (struct ifaddrs *ifa = ifaddr; ifa != NULL; ifa = ifa->ifa_next) {
+		guint family;
+		gboolean seen = FALSE;
+		VigilUplink *uplink;
+
+		if (ifa->ifa_addr == NULL || (ifa->ifa_flags & IFF_UP) == 0 ||
+		    (ifa->ifa_flags & IFF_LOOPBACK) != 0)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET) {
+			family = 4;
+		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 =
+			    (const struct sockaddr_in6 *)ifa->ifa_addr;
+			/* fe80::/10 */
+			if (sin6->sin6_addr.s6_addr[0] == 0xfe &&
+			    (sin6->sin6_addr.s6_addr[1] & 0xc0) == 0x80)
+				continue;
+			family = 6;
+		} else {
+			continue;
+		}
+		for (guint i = 0; i < uplinks->len; i++) {
+			VigilUplink *other = g_ptr_array_index(uplinks, i);
+			if (other->family == family && g_str_equal(other->ifname, ifa->ifa_name))
+				seen = TRUE;
+		}
+		if (seen)
+			continue;
+		uplink = g_new0(VigilUplink, 1);
+		uplink->ifname = g_strdup(ifa->ifa_name);
+		uplink->ifindex = if_nametoindex(ifa->ifa_name);
+		uplink->family = family;
+		if (uplink->ifindex == 0) {
+			vigil_uplink_free(uplink);
+			continue;
+		}
+		g_ptr_array_add(uplinks, uplink);
+	}
+	freeifaddrs(ifaddr);
+	return g_steal_pointer(&uplinks);
+}
+
+/**
+ * vigil_daemon_check_connectivity:
+ * @ifname: an interface name, or NULL or "" for every interface
+ *
+ * Checks connectivity now, through vigil_portal_checker_request(): a check in progress
+ * goes on, one that started less than 5 seconds ago is not repeated.
+ */
+gboolean
+vigil_daemon_check_connectivity(VigilDaemon *self, const gchar *ifname, GError **error)
+{
+	g_autoptr(GPtrArray) uplinks = NULL;
+	gboolean all = ifname == NULL || ifname[0] == '\0';
+	guint found = 0;
+
+	g_return_val_if_fail(VIGIL_IS_DAEMON(self), FALSE);
+
+	if (!all && (strlen(ifname) >= IF_NAMESIZE || if_nametoindex(ifname) == 0)) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_NOT_FOUND,
+			    "there is no interface named '%s'",
+			    ifname);
+		return FALSE;
+	}
+	uplinks = vigil_daemon_list_uplinks();
+	for (guint i = 0; i < uplinks->len; i++) {
+		VigilUplink *uplink = g_ptr_array_index(uplinks, i);
+		if (!all && !g_str_equal(uplink->ifname, ifname))
+			continue;
+		vigil_portal_checker_request(self->portal,
+					     uplink->ifname,
+					     uplink->ifindex,
+					     uplink->family);
+		found++;
+	}
+	if (!all && found == 0) {
+		g_set_error(
+		    error,
+		    VIGIL_ERROR,
+		    VIGIL_ERROR_INVALID_ARGUMENT,
+		    "interface '%s' is down, a loopback or has no address: nothing to check",
+		    ifname);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+VigilPortalChecker *
+vigil_daemon_get_portal_checker(VigilDaemon *self)
+{
+	g_return_val_if_fail(VIGIL_IS_DAEMON(self), NULL);
+	return self->portal;
 }
 
 /* the table goes first so that nothing new is queued, then the queue */
@@ -1644,6 +1776,10 @@ vigil_daemon_dispose(GObject *object)
 	g_clear_handle_id(&self->print_watch_id, g_source_remove);
 	g_hash_table_remove_all(self->prompts);
 	vigil_daemon_finish_refreshes(self, TRUE);
+	/* abandons the checks in progress, which hold references until they end */
+	if (self->portal != NULL)
+		g_object_run_dispose(G_OBJECT(self->portal));
+	g_clear_object(&self->portal);
 	g_clear_object(&self->agents);
 	g_clear_object(&self->queue);
 	g_clear_object(&self->attribution);
@@ -1733,5 +1869,6 @@ vigil_daemon_new(VigilConfig *config, VigilNftBackend *backend)
 	self->config = config;
 	self->mode = config->mode;
 	self->backend = g_object_ref(backend);
+	self->portal = vigil_portal_checker_new(config);
 	return self;
 }

@@ -12,6 +12,7 @@
 #include "vigil-connection-table.h"
 #include "vigil-event.h"
 #include "vigil-nft-backend.h"
+#include "vigil-portal-checker.h"
 #include "vigil-rule-set.h"
 
 G_BEGIN_DECLS
@@ -81,5 +82,9 @@ GVariant *
 vigil_daemon_get_connections(VigilDaemon *self, guint32 uid, gboolean all, const gchar *app);
 GVariant *
 vigil_daemon_get_apps(VigilDaemon *self, guint32 uid, gboolean all);
+gboolean
+vigil_daemon_check_connectivity(VigilDaemon *self, const gchar *ifname, GError **error);
+VigilPortalChecker *
+vigil_daemon_get_portal_checker(VigilDaemon *self);
 
 G_END_DECLS

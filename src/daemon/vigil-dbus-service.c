@@ -40,6 +40,7 @@ struct _VigilDBusService {
 	gulong connections_changed_id;
 	gulong events_id;
 	gulong rules_changed_id;
+	gulong connectivity_changed_id;
 };
 
 G_DEFINE_FINAL_TYPE(VigilDBusService, vigil_dbus_service, G_TYPE_OBJECT)
@@ -804,17 +805,22 @@ vigil_dbus_service_handle_unsubscribe(VigilDBusDaemon1 *object,
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* open to every local user, like NetworkManager's CheckConnectivity: the checker leaves a
+ * running check alone and starts one per interface and family every 5 s at most */
 static gboolean
 vigil_dbus_service_handle_check_connectivity(VigilDBusDaemon1 *object,
 					     GDBusMethodInvocation *invocation,
 					     const gchar *interface,
 					     gpointer user_data)
 {
-	g_dbus_method_invocation_return_error_literal(
-	    invocation,
-	    VIGIL_ERROR,
-	    VIGIL_ERROR_NOT_SUPPORTED,
-	    "this vigild has no network monitor yet, so it cannot check connectivity");
+	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
+	g_autoptr(GError) error = NULL;
+
+	if (!vigil_daemon_check_connectivity(self->daemon, interface, &error)) {
+		vigil_dbus_service_return_error(invocation, error);
+		return G_DBUS_METHOD_INVOCATION_HANDLED;
+	}
+	vigil_dbus_daemon1_complete_check_connectivity(object, invocation);
 	return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -971,6 +977,17 @@ vigil_dbus_service_rules_changed_cb(VigilDaemon *daemon, GStrv ids, gpointer use
 }
 
 static void
+vigil_dbus_service_connectivity_changed_cb(VigilPortalChecker *checker, gpointer user_data)
+{
+	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
+	GVariant *connectivity = vigil_portal_checker_to_variant(checker);
+
+	/* the setter sinks the floating value and sends PropertiesChanged */
+	vigil_dbus_daemon1_set_connectivity(self->skeleton, connectivity);
+	vigil_dbus_daemon1_emit_connectivity_changed(self->skeleton, connectivity);
+}
+
+static void
 vigil_dbus_service_name_acquired_cb(GDBusConnection *connection,
 				    const gchar *name,
 				    gpointer user_data)
@@ -1027,8 +1044,9 @@ vigil_dbus_service_start(VigilDBusService *self,
 					      vigil_daemon_get_prompt_timeout(self->daemon));
 	vigil_dbus_daemon1_set_interfaces(self->skeleton,
 					  g_variant_new_array(G_VARIANT_TYPE_VARDICT, NULL, 0));
-	vigil_dbus_daemon1_set_connectivity(self->skeleton,
-					    g_variant_new_array(G_VARIANT_TYPE_VARDICT, NULL, 0));
+	vigil_dbus_daemon1_set_connectivity(
+	    self->skeleton,
+	    vigil_portal_checker_to_variant(vigil_daemon_get_portal_checker(self->daemon)));
 	vigil_dbus_daemon1_set_stats(self->skeleton, vigil_daemon_get_stats(self->daemon));
 	if (!g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton),
 					      self->connection,
@@ -1054,6 +1072,11 @@ vigil_dbus_service_start(VigilDBusService *self,
 						  "rules-changed",
 						  G_CALLBACK(vigil_dbus_service_rules_changed_cb),
 						  self);
+	self->connectivity_changed_id =
+	    g_signal_connect(vigil_daemon_get_portal_checker(self->daemon),
+			     "changed",
+			     G_CALLBACK(vigil_dbus_service_connectivity_changed_cb),
+			     self);
 	return TRUE;
 }
 
@@ -1091,6 +1114,9 @@ vigil_dbus_service_dispose(GObject *object)
 					       vigil_daemon_get_connection_table(self->daemon));
 		g_clear_signal_handler(&self->events_id, self->daemon);
 		g_clear_signal_handler(&self->rules_changed_id, self->daemon);
+		if (vigil_daemon_get_portal_checker(self->daemon) != NULL)
+			g_clear_signal_handler(&self->connectivity_changed_id,
+					       vigil_daemon_get_portal_checker(self->daemon));
 		vigil_daemon_set_agent_manager(self->daemon, NULL);
 	}
 	if (self->skeleton != NULL &&

@@ -110,7 +110,7 @@ class Daemon:
     """The build tree's vigild in the client namespace, events read from --print-events."""
 
     def __init__(self, net, mode='ask', default_action='allow', fail_open=True, rules=None,
-                 extra=None):
+                 extra=None, connectivity=None):
         self.net = net
         self.dir = tempfile.TemporaryDirectory(prefix='vigil-test-')
         self.state = os.path.join(self.dir.name, 'state')
@@ -118,7 +118,13 @@ class Daemon:
         os.makedirs(self.state)
         os.makedirs(self.dropins)
         self.conf = os.path.join(self.dir.name, 'vigild.conf')
+        # no connectivity probes unless a test asks for them: with the defaults vigild would
+        # try public hosts. [daemon] comes last, so lines a test appends land there
+        connectivity = connectivity or {'Enabled': 'false'}
         with open(self.conf, 'w', encoding='utf-8') as f:
+            f.write('[connectivity]\n')
+            for key, value in connectivity.items():
+                f.write(f'{key}={value}\n')
             f.write('[daemon]\n'
                     f'Mode={mode}\nDefaultAction={default_action}\n'
                     f'FailOpen={"true" if fail_open else "false"}\n'
