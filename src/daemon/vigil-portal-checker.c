@@ -62,6 +62,7 @@ typedef struct {
 	gint64 started;	 /* monotonic time the last check started */
 	guint backoff_s;
 	guint timer_id;
+	gboolean again;	     /* check again when the check in progress ends */
 	VigilPortalRun *run; /* the check in progress, or NULL */
 } VigilPortalEntry;
 
@@ -923,6 +924,28 @@ vigil_portal_entry_schedule(VigilPortalEntry *entry)
 		entry->timer_id = g_timeout_add_seconds(delay, vigil_portal_entry_timer_cb, entry);
 }
 
+/* news from the network, which anyone on the link can send: a check in progress is done
+ * again once it ends, and checks start at most once every REQUEST_INTERVAL_US */
+static void
+vigil_portal_entry_kick(VigilPortalEntry *entry)
+{
+	gint64 since = g_get_monotonic_time() - entry->started;
+
+	entry->backoff_s = 0;
+	if (entry->run != NULL) {
+		entry->again = TRUE;
+		return;
+	}
+	if (entry->started != 0 && since < REQUEST_INTERVAL_US) {
+		g_clear_handle_id(&entry->timer_id, g_source_remove);
+		entry->timer_id = g_timeout_add((REQUEST_INTERVAL_US - since) / 1000 + 1,
+						vigil_portal_entry_timer_cb,
+						entry);
+		return;
+	}
+	vigil_portal_entry_start(entry);
+}
+
 static void
 vigil_portal_run_finish(VigilPortalRun *run)
 {
@@ -961,6 +984,10 @@ vigil_portal_run_finish(VigilPortalRun *run)
 	vigil_portal_run_free(run);
 	vigil_portal_entry_schedule(entry);
 	g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
+	if (entry->again) {
+		entry->again = FALSE;
+		vigil_portal_entry_kick(entry);
+	}
 }
 
 /* the steps of a check, in order; each either starts one operation, whose callback comes
@@ -1130,6 +1157,7 @@ vigil_portal_entry_start(VigilPortalEntry *entry)
 	}
 	g_clear_handle_id(&entry->timer_id, g_source_remove);
 	entry->started = g_get_monotonic_time();
+	entry->again = FALSE;
 	if (!self->enabled) {
 		entry->state = VIGIL_CONNECTIVITY_UNKNOWN;
 		g_free(entry->detail);
@@ -1398,11 +1426,8 @@ vigil_portal_checker_set_ra_url(VigilPortalChecker *self, guint ifindex, gchar *
 		if (entry->ifindex == ifindex)
 			g_ptr_array_add(affected, entry);
 	}
-	for (guint i = 0; i < affected->len; i++) {
-		VigilPortalEntry *entry = g_ptr_array_index(affected, i);
-		entry->backoff_s = 0;
-		vigil_portal_entry_start(entry);
-	}
+	for (guint i = 0; i < affected->len; i++)
+		vigil_portal_entry_kick(g_ptr_array_index(affected, i));
 	if (affected->len == 0 && url != NULL && if_indextoname(ifindex, ifname) != NULL)
 		vigil_portal_checker_check(self, ifname, ifindex, 6);
 }
