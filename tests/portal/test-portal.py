@@ -332,6 +332,39 @@ class PortalTest(unittest.TestCase):
         self.assertIn('malformed answer', e['detail'])
         self.assertIsNone(self.daemon.proc.poll())
 
+    def test_session_end_is_rechecked(self):
+        # the API says the session ends in 2 s: vigild checks again then, unasked
+        self.start(state={'api': {'captive': False, 'seconds-remaining': 2}})
+        self.wait_state('veth0', 6, 'full')
+        self.netw.send_ra(API_URL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if len([x for x in self.netw.log() if x.startswith('api GET')]) >= 4:
+                break
+            time.sleep(0.2)
+        api = [x for x in self.netw.log() if x.startswith('api GET')]
+        # both families fetch the API once after the RA and again when the 2 s are up
+        self.assertGreaterEqual(len(api), 4, self.netw.log())
+        self.assertEqual(self.wait_state('veth0', 6, 'full')['seconds-remaining'], 2)
+
+    def test_repeated_requests_are_rate_limited(self):
+        self.start()
+        self.wait_state('veth0', 4, 'full')
+        self.wait_state('veth0', 6, 'full')
+        time.sleep(5.2)
+        before = len([x for x in self.netw.log() if x.startswith('http GET')])
+        for _ in range(10):
+            self.assertIsNone(self.check('veth0'))
+        time.sleep(0.5)
+        self.wait_state('veth0', 4, 'full')
+        self.wait_state('veth0', 6, 'full')
+        for _ in range(10):
+            self.assertIsNone(self.check(''))
+        time.sleep(1)
+        after = len([x for x in self.netw.log() if x.startswith('http GET')])
+        # one check per family: the calls during it and within 5 s of it start nothing
+        self.assertEqual(after - before, 2, self.netw.log())
+
     def test_two_uplinks(self):
         self.start(second_uplink=True)
         self.assertEqual(self.wait_state('veth0', 4, 'full')['state'], 'full')
