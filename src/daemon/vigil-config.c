@@ -40,6 +40,7 @@ static const gchar *connectivity_keys[] = {"Enabled",
 					   "Timeout",
 					   "FallbackAddresses",
 					   "ResolvConf",
+					   "LeaseDirectory",
 					   NULL};
 
 VigilConfig *
@@ -63,6 +64,7 @@ vigil_config_new(void)
 	self->http_body = g_strdup(VIGIL_CONFIG_HTTP_BODY);
 	self->https_url = g_strdup(VIGIL_CONFIG_HTTPS_URL);
 	self->probe_timeout = 5;
+	self->lease_dir = g_strdup(VIGIL_CONFIG_LEASE_DIR);
 	return self;
 }
 
@@ -80,6 +82,7 @@ vigil_config_free(VigilConfig *self)
 	g_free(self->fallback4);
 	g_free(self->fallback6);
 	g_free(self->resolv_conf);
+	g_free(self->lease_dir);
 	g_free(self);
 }
 
@@ -309,6 +312,8 @@ config_parse_connectivity(VigilConfig *self, GKeyFile *kf, GError **error)
 	if (!config_get_path(kf, CONNECTIVITY_GROUP, "CaFile", &self->ca_file, error))
 		return FALSE;
 	if (!config_get_path(kf, CONNECTIVITY_GROUP, "ResolvConf", &self->resolv_conf, error))
+		return FALSE;
+	if (!config_get_path(kf, CONNECTIVITY_GROUP, "LeaseDirectory", &self->lease_dir, error))
 		return FALSE;
 	return config_parse_fallback(self, kf, error);
 }

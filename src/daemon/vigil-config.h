@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 #define VIGIL_CONFIG_HTTP_BODY	       "NetworkManager is online"
 #define VIGIL_CONFIG_HTTPS_URL	       "https://nmcheck.gnome.org/check_network_status.txt"
 #define VIGIL_CONFIG_PROBE_TIMEOUT_MAX 120
+#define VIGIL_CONFIG_LEASE_DIR	       "/run/systemd/netif/leases"
 
 /* the settings of vigild.conf; data/vigild.conf documents every key */
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
 	gchar *fallback4; /* NULL without one */
 	gchar *fallback6;
 	gchar *resolv_conf; /* NULL: /run/systemd/resolve/resolv.conf, else /etc/resolv.conf */
+	gchar *lease_dir;   /* systemd-networkd's DHCPv4 leases, one file per ifindex */
 } VigilConfig;
 
 VigilConfig *

@@ -34,7 +34,6 @@
 #define DNS_ANSWER_MAX 4096
 #define READ_CHUNK     4096
 #define RA_BATCH       16
-#define LEASE_DIR      "/run/systemd/netif/leases"
 #define RESOLVED_CONF  "/run/systemd/resolve/resolv.conf"
 #define SYSTEM_CONF    "/etc/resolv.conf"
 #define DNS_TYPE_A     1
@@ -133,6 +132,7 @@ struct _VigilPortalChecker {
 	gchar *fallback4;
 	gchar *fallback6;
 	gchar *resolv_conf;
+	gchar *lease_dir;
 	GTlsDatabase *database; /* from CaFile; NULL for the system's */
 	GHashTable *entries;	/* ifindex * 2 + (family == 6) -> VigilPortalEntry */
 	GHashTable *ra_urls;	/* ifindex -> gchar *, RFC 8910 API URLs from RAs */
@@ -1127,7 +1127,7 @@ static gchar *
 vigil_portal_checker_find_api_url(VigilPortalChecker *self, guint ifindex, gchar **problem)
 {
 	const gchar *ra_url = g_hash_table_lookup(self->ra_urls, GUINT_TO_POINTER(ifindex));
-	g_autofree gchar *lease_path = g_strdup_printf(LEASE_DIR "/%u", ifindex);
+	g_autofree gchar *lease_path = g_strdup_printf("%s/%u", self->lease_dir, ifindex);
 	g_autofree gchar *contents = NULL;
 	g_autofree gchar *url = NULL;
 
@@ -1583,6 +1583,7 @@ vigil_portal_checker_finalize(GObject *object)
 	g_free(self->fallback4);
 	g_free(self->fallback6);
 	g_free(self->resolv_conf);
+	g_free(self->lease_dir);
 	G_OBJECT_CLASS(vigil_portal_checker_parent_class)->finalize(object);
 }
 
@@ -1642,5 +1643,7 @@ vigil_portal_checker_new(const VigilConfig *config)
 	self->fallback4 = g_strdup(config->fallback4);
 	self->fallback6 = g_strdup(config->fallback6);
 	self->resolv_conf = g_strdup(config->resolv_conf);
+	self->lease_dir =
+	    g_strdup(config->lease_dir != NULL ? config->lease_dir : VIGIL_CONFIG_LEASE_DIR);
 	return self;
 }

@@ -537,6 +537,7 @@ test_config(void)
 	g_assert_null(shipped->ca_file);
 	g_assert_null(shipped->fallback4);
 	g_assert_null(shipped->resolv_conf);
+	g_assert_cmpstr(shipped->lease_dir, ==, config->lease_dir);
 
 	g_assert_true(g_file_set_contents(tmp,
 					  "[connectivity]\nEnabled=false\nHttpsUrl=\n"
@@ -561,6 +562,7 @@ test_config(void)
 	assert_config_error("FallbackAddresses=example.org", "key FallbackAddresses");
 	assert_config_error("FallbackAddresses=198.18.0.1;198.18.0.2", "more than one");
 	assert_config_error("CaFile=relative.pem", "key CaFile in [connectivity]");
+	assert_config_error("LeaseDirectory=leases", "key LeaseDirectory in [connectivity]");
 }
 
 int

@@ -365,6 +365,22 @@ class PortalTest(unittest.TestCase):
         # one check per family: the calls during it and within 5 s of it start nothing
         self.assertEqual(after - before, 2, self.netw.log())
 
+    def test_rfc8908_api_from_dhcp_lease(self):
+        leases = os.path.join(self.bus.dir, 'leases')
+        os.makedirs(leases)
+        self.start(conf={'LeaseDirectory': leases},
+                   state={'api': {'captive': True,
+                                  'user-portal-url': 'https://portal.vigil.test/dhcp'}})
+        first = self.wait_state('veth0', 4, 'full')
+        index = sh('cat', '/sys/class/net/veth0/ifindex', ns=self.netw.cli).stdout.strip()
+        with open(os.path.join(leases, index), 'w', encoding='utf-8') as f:
+            f.write(f'# networkd lease\nADDRESS=198.18.1.1\nCAPTIVE_PORTAL={API_URL}\n')
+        time.sleep(5.2)
+        self.assertIsNone(self.check('veth0'))
+        e = self.wait_state('veth0', 4, 'portal', after=first['checked'] - 1)
+        self.assertEqual(e['portal-url'], 'https://portal.vigil.test/dhcp')
+        self.assertEqual(e['api-url'], API_URL)
+
     def test_two_uplinks(self):
         self.start(second_uplink=True)
         self.assertEqual(self.wait_state('veth0', 4, 'full')['state'], 'full')
