@@ -1542,6 +1542,9 @@ vigil_portal_checker_load(VigilPortalChecker *self, GError **error)
 
 	if (!self->enabled)
 		return TRUE;
+	/* load the TLS module now rather than in the middle of the first probe */
+	if (!g_tls_backend_supports_tls(g_tls_backend_get_default()))
+		g_warning("no TLS support (is glib-networking installed?): HTTPS probes will fail");
 	if (self->ca_file != NULL && self->database == NULL) {
 		self->database = g_tls_file_database_new(self->ca_file, error);
 		if (self->database == NULL) {

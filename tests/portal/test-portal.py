@@ -180,7 +180,7 @@ class PortalTest(unittest.TestCase):
             'HttpBody': 'vigil online',
             'HttpsUrl': f'https://{HOST}/',
             'CaFile': os.path.join(self.netw.dir, 'ca.pem'),
-            'Timeout': '2',
+            'Timeout': '3',
             'ResolvConf': os.path.join(self.netw.dir, 'resolv.conf'),
         }
         connectivity.update(conf or {})
@@ -411,7 +411,7 @@ class PortalTest(unittest.TestCase):
     def test_hostile_garbage_status_line(self):
         self.start(state={'http': 'garbage'})
         e = self.wait_state('veth0', 4)
-        self.assertEqual(e['state'], 'limited')
+        self.assertEqual(e['state'], 'limited', e['detail'])
         self.assertIn('HTTP: the answer is not HTTP', e['detail'])
         self.assertIsNone(self.daemon.proc.poll())
 
