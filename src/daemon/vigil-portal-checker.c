@@ -897,6 +897,12 @@ vigil_portal_entry_timer_cb(gpointer user_data)
 	VigilPortalEntry *entry = user_data;
 
 	entry->timer_id = 0;
+	/* the interface went away (or its index is another's now) while nobody told us */
+	if (if_nametoindex(entry->ifname) != entry->ifindex) {
+		g_debug("forgetting %s (%u): it is gone", entry->ifname, entry->ifindex);
+		vigil_portal_checker_forget(entry->self, entry->ifindex);
+		return G_SOURCE_REMOVE;
+	}
 	vigil_portal_entry_start(entry);
 	return G_SOURCE_REMOVE;
 }

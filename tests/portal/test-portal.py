@@ -389,6 +389,21 @@ class PortalTest(unittest.TestCase):
         self.assertFalse(any(x['interface'] == 'veth2' and x['family'] == 6
                              for x in self.connectivity()))
 
+    def test_backoff_recheck_forgets_a_vanished_interface(self):
+        # no-internet is checked again after 30 s; by then veth2 is gone, and so is its entry
+        self.start(second_uplink=True)
+        e = self.wait_state('veth2', 4, 'no-internet')
+        sh('ip', 'link', 'del', 'veth2', ns=self.netw.cli)
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            if not any(x['interface'] == 'veth2' for x in self.connectivity()):
+                break
+            time.sleep(0.5)
+        names = [x['interface'] for x in self.connectivity()]
+        self.assertNotIn('veth2', names)
+        self.assertIn('veth0', names)
+        self.assertGreaterEqual(time.time(), e['checked'] + 29)
+
     def test_deny_fail_closed_lets_probes_pass(self):
         self.start(mode='deny', fail_open=False)
         self.wait_state('veth0', 4, 'full')
