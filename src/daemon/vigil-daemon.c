@@ -889,7 +889,12 @@ vigil_daemon_packet_cb(VigilNfqueue *queue, const VigilNfqueuePacket *qpacket, g
 		key.uid_known = flow.uid_known;
 		key.uid = flow.uid;
 		key.ifindex = flow.ifindex;
-		flow.process = vigil_attribution_lookup(self->attribution, &key, &need_scan);
+		flow.process = vigil_attribution_lookup_full(
+		    self->attribution,
+		    &key,
+		    qpacket->queued_before_poll ? VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL
+						: VIGIL_ATTRIBUTION_LOOKUP_NONE,
+		    &need_scan);
 		if (flow.process == NULL && need_scan) {
 			/* only this packet waits for the /proc scan; the queue goes on */
 			VigilFlow *waiting = vigil_flow_copy(&flow);
