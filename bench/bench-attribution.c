@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -29,7 +30,12 @@
  * socket is already mapped, the miss path (a /proc scan in the worker thread), and with
  * --flood the cache sizes and RSS after 100,000 short connections.
  *
- *   sudo bench-attribution [N] [--flood] [--no-proc-events]
+ *   sudo bench-attribution [N] [--flood] [--no-proc-events] [--queued]
+ *
+ * --queued looks up as the daemon's queue handler does: the client's report (sent after its
+ * connect, as the kernel queues the packet after it) is waited for through the main loop,
+ * and the lookup passes VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL, so the proc connector
+ * is read only when that poll saw events.
  *
  * --no-proc-events measures the fallback without the proc connector, where every miss is a
  * scan of all processes and every hit also checks that the process did not exec.
@@ -40,6 +46,26 @@
 #define LOAD_SOCKETS   20
 #define CACHED_LOOKUPS 10000
 #define FLOOD_N	       100000
+
+static gboolean queued = FALSE;
+
+static gboolean
+report_ready_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	*(gboolean *)user_data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+/* one main loop poll that sees the report, as one sees a queued packet */
+static void
+wait_report(gint fd)
+{
+	gboolean ready = FALSE;
+
+	g_unix_fd_add(fd, G_IO_IN | G_IO_HUP, report_ready_cb, &ready);
+	while (!ready)
+		g_main_context_iteration(NULL, TRUE);
+}
 
 typedef struct {
 	guint n;
@@ -249,10 +275,17 @@ run_flows(VigilAttribution *attribution, gint listener, gint protocol, guint16 p
 		gdouble t1;
 		gint accepted;
 
+		if (queued)
+			wait_report(report[0]);
 		if (read(report[0], &key, sizeof(key)) != sizeof(key))
 			break;
 		t0 = now_us();
-		process = vigil_attribution_lookup(attribution, &key, &need_scan);
+		process = vigil_attribution_lookup_full(
+		    attribution,
+		    &key,
+		    queued ? VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL
+			   : VIGIL_ATTRIBUTION_LOOKUP_NONE,
+		    &need_scan);
 		t1 = now_us();
 		if (process != NULL) {
 			run->fast_us[run->n_fast++] = t1 - t0;
@@ -500,6 +533,8 @@ main(int argc, char **argv)
 			flood = TRUE;
 		else if (g_strcmp0(argv[i], "--no-proc-events") == 0)
 			proc_events = FALSE;
+		else if (g_strcmp0(argv[i], "--queued") == 0)
+			queued = TRUE;
 	}
 	netns_enter();
 	load_spawner_new(&go, &done);

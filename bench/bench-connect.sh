@@ -13,6 +13,9 @@
 # short connections through vigild (FLOODS, 3 by default) show whether its memory stays
 # bounded.
 #
+# BEFORE=path/to/another/vigild adds a run of that build to each round (and one flood), to
+# compare two builds in the same go: labelled "before" in the results.
+#
 # Two namespaces joined by veth (198.18.0.1 client, 198.18.0.2 server), the shared
 # yardstick connbench (../shared/bench/connbench.c) as load generator, and rounds that
 # alternate: no firewall, then vigild with one rule that allows the load generator's
@@ -80,7 +83,7 @@ CONF
 run() { ip netns exec $cli "$out/connbench" "$1" 198.18.0.2 7000 "${2:-$n}"; }
 
 start_vigild() {
-    ip netns exec $cli "$vigild" --config "$out/vigild.conf" --no-dbus &
+    ip netns exec $cli "${1:-$vigild}" --config "$out/vigild.conf" --no-dbus &
     daemon_pid=$!
     # wait for the table so the run measures the firewall, not its start-up
     for _ in $(seq 100); do
@@ -122,6 +125,12 @@ for i in $(seq "$rounds"); do
     echo "vigild $(run udp)" | tee -a "$out/results"
     echo "vigild rss_kb=$(rss)" | tee -a "$out/results"
     stop_vigild
+    if [ -n "${BEFORE:-}" ]; then
+        start_vigild "$BEFORE"
+        echo "before $(run tcp)" | tee -a "$out/results"
+        echo "before $(run udp)" | tee -a "$out/results"
+        stop_vigild
+    fi
     ip netns exec $cli "$out/sockhog" 1000 20 > "$out/hog" &
     hog_pid=$!
     while ! grep -q ready "$out/hog" 2>/dev/null; do sleep 0.2; done
@@ -144,6 +153,13 @@ for i in $(seq "${FLOODS:-3}"); do
 done
 echo "$line" | tee "$out/flood"
 stop_vigild
+if [ -n "${BEFORE:-}" ]; then
+    start_vigild "$BEFORE"
+    line="before flood rss_kb: before=$(rss)"
+    echo "before flood $(run tcp 100000)"
+    echo "$line after=$(rss)" | tee -a "$out/flood"
+    stop_vigild
+fi
 
 /usr/bin/python3 - "$out/results" <<'PY'
 import re, statistics, sys
@@ -166,13 +182,22 @@ for (setup, proto), v in sorted(runs.items()):
     med[(setup, proto)] = (p50, rate)
     print(f'| {setup} | {proto} | {p50:.1f} | {rate:.0f} | {sum(x[2] for x in v)} |')
 for proto in ('tcp', 'udp'):
-    for setup in ('floor', 'vigild'):
+    for setup in ('floor', 'vigild', 'before'):
         if ('none', proto) in med and (setup, proto) in med:
             r = med[(setup, proto)][0] / med[('none', proto)][0]
             print(f'{proto}: {setup} p50 is {r:.2f}x the no-firewall p50')
     if ('floor', proto) in med and ('vigild', proto) in med:
         d = med[('vigild', proto)][0] - med[('floor', proto)][0]
         print(f'{proto}: vigild adds {d:.1f} us to the floor p50')
+    if ('none', proto) in runs:
+        # per-round ratios, for the spread
+        for setup in ('floor', 'vigild', 'before'):
+            if (setup, proto) in runs:
+                r = sorted(a[0] / b[0] for a, b in zip(runs[(setup, proto)], runs[('none', proto)]))
+                print(f'{proto}: {setup} per-round p50 ratios {" ".join(f"{x:.2f}" for x in r)}')
+    if ('before', proto) in runs and ('vigild', proto) in runs:
+        d = sorted(a[0] - b[0] for a, b in zip(runs[('vigild', proto)], runs[('before', proto)]))
+        print(f'{proto}: vigild minus before, per round: {" ".join(f"{x:+.1f}" for x in d)} us')
     if ('vigild', proto) in med and ('vigild+load', proto) in med:
         r = med[('vigild+load', proto)][0] / med[('vigild', proto)][0]
         print(f'{proto}: with 1,000 processes holding 20,000 sockets, p50 is {r:.2f}x the unloaded vigild p50')

@@ -777,6 +777,7 @@ vigil_attribution_mark_hot(VigilAttribution *self, VigilAttributionProcess *proc
 static VigilAttributionProcess *
 vigil_attribution_resolve_flow(VigilAttribution *self,
 			       const VigilFlowKey *key,
+			       VigilAttributionLookupFlags flags,
 			       guint32 *inode,
 			       guint32 *uid)
 {
@@ -785,7 +786,12 @@ vigil_attribution_resolve_flow(VigilAttribution *self,
 
 	*inode = 0;
 	*uid = VIGIL_ATTRIBUTION_UID_UNKNOWN;
-	if (self->connector != NULL)
+	/* an exec just before the connect must be known before the record is trusted. Its
+	 * event was queued before the packet: when the packet was already waiting at the last
+	 * poll and that poll saw no event, there is none to read (a system call saved) */
+	if (self->connector != NULL &&
+	    ((flags & VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL) == 0 ||
+	     !vigil_proc_connector_was_empty(self->connector)))
 		vigil_proc_connector_dispatch(self->connector);
 	if (!vigil_nl_sockdiag_lookup(self->sockdiag, key, &socket, &error)) {
 		if (!g_error_matches(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND)) {
@@ -817,6 +823,27 @@ vigil_attribution_resolve_flow(VigilAttribution *self,
 VigilProcess *
 vigil_attribution_lookup(VigilAttribution *self, const VigilFlowKey *key, gboolean *need_scan)
 {
+	return vigil_attribution_lookup_full(self, key, VIGIL_ATTRIBUTION_LOOKUP_NONE, need_scan);
+}
+
+/**
+ * vigil_attribution_lookup_full:
+ * @self: a started #VigilAttribution
+ * @key: the flow
+ * @flags: what the caller knows of the flow's packet
+ * @need_scan: (out) (optional): as for vigil_attribution_lookup()
+ *
+ * vigil_attribution_lookup() for a caller that knows more, e.g. the queue handler with
+ * %VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL.
+ *
+ * Returns: (transfer full) (nullable): the process that holds the flow's socket
+ */
+VigilProcess *
+vigil_attribution_lookup_full(VigilAttribution *self,
+			      const VigilFlowKey *key,
+			      VigilAttributionLookupFlags flags,
+			      gboolean *need_scan)
+{
 	VigilAttributionProcess *proc;
 	VigilProcess *record = NULL;
 	guint32 inode;
@@ -830,7 +857,7 @@ vigil_attribution_lookup(VigilAttribution *self, const VigilFlowKey *key, gboole
 	if (!self->started)
 		return NULL;
 	self->stats.lookups++;
-	proc = vigil_attribution_resolve_flow(self, key, &inode, &uid);
+	proc = vigil_attribution_resolve_flow(self, key, flags, &inode, &uid);
 	if (proc != NULL)
 		record = vigil_attribution_usable_record(self, proc);
 	if (record != NULL) {
@@ -1340,7 +1367,8 @@ vigil_attribution_lookup_async(VigilAttribution *self,
 		return;
 	}
 	self->stats.lookups++;
-	proc = vigil_attribution_resolve_flow(self, key, &inode, &uid);
+	proc =
+	    vigil_attribution_resolve_flow(self, key, VIGIL_ATTRIBUTION_LOOKUP_NONE, &inode, &uid);
 	if (proc != NULL)
 		record = vigil_attribution_usable_record(self, proc);
 	if (record != NULL) {

@@ -55,6 +55,14 @@ typedef struct {
 	gboolean proc_connector; /* proc events are being received */
 } VigilAttributionStats;
 
+typedef enum {
+	VIGIL_ATTRIBUTION_LOOKUP_NONE = 0,
+	/* the flow's packet was already queued when the main loop last polled (the first one
+	 * read after it), and the caller runs at the default priority: proc events older than
+	 * the packet were visible to that poll */
+	VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL = 1 << 0,
+} VigilAttributionLookupFlags;
+
 VigilAttribution *
 vigil_attribution_new(void);
 void
@@ -66,6 +74,11 @@ vigil_attribution_start(VigilAttribution *self, GError **error);
 
 VigilProcess *
 vigil_attribution_lookup(VigilAttribution *self, const VigilFlowKey *key, gboolean *need_scan);
+VigilProcess *
+vigil_attribution_lookup_full(VigilAttribution *self,
+			      const VigilFlowKey *key,
+			      VigilAttributionLookupFlags flags,
+			      gboolean *need_scan);
 void
 vigil_attribution_lookup_async(VigilAttribution *self,
 			       const VigilFlowKey *key,

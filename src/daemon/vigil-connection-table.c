@@ -1052,6 +1052,14 @@ vigil_connection_table_get_n_live(VigilConnectionTable *self)
 	return self->live.length;
 }
 
+/* attributions of verdicts waiting for their conntrack entry */
+guint
+vigil_connection_table_get_n_pending(VigilConnectionTable *self)
+{
+	g_return_val_if_fail(VIGIL_IS_CONNECTION_TABLE(self), 0);
+	return g_hash_table_size(self->pending);
+}
+
 guint64
 vigil_connection_table_get_n_evicted(VigilConnectionTable *self)
 {

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /* bound on per-app totals; apps without live connections, least recently seen, go first */
 #define VIGIL_CONNECTION_TABLE_APPS_MAX 4096
 /* attributions waiting for their conntrack entry: bound and lifetime */
-#define VIGIL_CONNECTION_TABLE_PENDING_MAX 4096
+#define VIGIL_CONNECTION_TABLE_PENDING_MAX 16384
 /* closed connections kept for clients to show: this many, this long at most */
 #define VIGIL_CONNECTION_TABLE_CLOSED_MAX      4096
 #define VIGIL_CONNECTION_TABLE_CLOSED_SECONDS  300
@@ -213,6 +213,8 @@ guint
 vigil_connection_table_get_size(VigilConnectionTable *self);
 guint
 vigil_connection_table_get_n_live(VigilConnectionTable *self);
+guint
+vigil_connection_table_get_n_pending(VigilConnectionTable *self);
 guint64
 vigil_connection_table_get_n_evicted(VigilConnectionTable *self);
 GPtrArray *

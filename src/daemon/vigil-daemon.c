@@ -436,6 +436,8 @@ vigil_daemon_finish_flow(VigilDaemon *self,
 		attribution.rule_id = rule_id;
 		attribution.iface = event->iface;
 		vigil_connection_table_set_attribution(self->connections, &tuple, &attribution);
+		if (self->conntrack != NULL && action == VIGIL_ACTION_ALLOW)
+			vigil_nl_conntrack_expect(self->conntrack);
 	}
 }
 
@@ -892,7 +894,12 @@ vigil_daemon_packet_cb(VigilNfqueue *queue, const VigilNfqueuePacket *qpacket, g
 		key.uid_known = flow.uid_known;
 		key.uid = flow.uid;
 		key.ifindex = flow.ifindex;
-		flow.process = vigil_attribution_lookup(self->attribution, &key, &need_scan);
+		flow.process = vigil_attribution_lookup_full(
+		    self->attribution,
+		    &key,
+		    qpacket->queued_before_poll ? VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL
+						: VIGIL_ATTRIBUTION_LOOKUP_NONE,
+		    &need_scan);
 		if (flow.process == NULL && need_scan) {
 			/* only this packet waits for the /proc scan; the queue goes on */
 			VigilFlow *waiting = vigil_flow_copy(&flow);
@@ -1039,7 +1046,8 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	self->connections = vigil_connection_table_new(65536);
 	vigil_connection_table_set_dns_cache(self->connections, self->dns_cache);
 	self->conntrack = vigil_nl_conntrack_new(self->connections);
-	/* nobody watches yet: no per-state updates (see vigil_daemon_set_watched) */
+	/* nobody watches yet: no events, no per-state updates (see vigil_daemon_set_watched) */
+	vigil_nl_conntrack_set_events(self->conntrack, FALSE);
 	vigil_nl_conntrack_set_updates(self->conntrack, FALSE);
 	if (!vigil_nl_conntrack_start(self->conntrack, &error_local)) {
 		g_warning("cannot follow connections through conntrack: %s", error_local->message);
@@ -1296,7 +1304,10 @@ vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
 }
 
 /* counters of long connections move only with conntrack dumps: refresh them every 2 s
- * while someone watches, and not at all when nobody does */
+ * while someone watches, and not at all when nobody does. Conntrack events, which cost
+ * every new connection several microseconds in the kernel, only while someone watches too:
+ * otherwise the table learns of new connections from a dump a few seconds after them, and
+ * clients that ask (GetConnections, GetApps) get a fresh dump first */
 void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
 {
@@ -1304,6 +1315,7 @@ vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
 		return;
 	vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
 	vigil_nl_conntrack_set_updates(self->conntrack, watched);
+	vigil_nl_conntrack_set_events(self->conntrack, watched);
 }
 
 /* a one-off refresh, for callers that poll (the next answer carries fresh counters) */

@@ -244,14 +244,36 @@ vigil_dbus_service_handle_get_connections(VigilDBusDaemon1 *object,
 }
 
 static void
+vigil_dbus_service_apps_refreshed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
+{
+	VigilGetConnectionsHelper *helper = user_data;
+
+	vigil_daemon_refresh_connections_finish(VIGIL_DAEMON(source), res, NULL);
+	vigil_dbus_daemon1_complete_get_apps(
+	    helper->self->skeleton,
+	    helper->invocation,
+	    vigil_daemon_get_apps(helper->self->daemon, helper->uid, helper->all));
+	g_object_unref(helper->invocation);
+	g_object_unref(helper->self);
+	g_free(helper);
+}
+
+/* also from a fresh dump: while nobody watches, the table follows conntrack only by dumps */
+static void
 vigil_dbus_service_run_get_apps(VigilDBusService *self,
 				GDBusMethodInvocation *invocation,
 				guint32 uid,
 				gboolean all)
 {
-	vigil_dbus_daemon1_complete_get_apps(self->skeleton,
-					     invocation,
-					     vigil_daemon_get_apps(self->daemon, uid, all));
+	VigilGetConnectionsHelper *helper = g_new0(VigilGetConnectionsHelper, 1);
+
+	helper->self = g_object_ref(self);
+	helper->invocation = g_object_ref(invocation);
+	helper->uid = uid;
+	helper->all = all;
+	vigil_daemon_refresh_connections_async(self->daemon,
+					       vigil_dbus_service_apps_refreshed_cb,
+					       helper);
 }
 
 static gboolean

@@ -77,7 +77,8 @@ struct _VigilNfqueue {
 	struct mnl_socket *nl;
 	guint watch_id;
 	gboolean dispatching;
-	guint8 *recv_buf; /* VIGIL_NFQUEUE_RECV_SLOTS of VIGIL_NFQUEUE_RECV_SLOT_SIZE */
+	gboolean first_since_poll; /* the next datagram was queued before the last poll */
+	guint8 *recv_buf;	   /* VIGIL_NFQUEUE_RECV_SLOTS of VIGIL_NFQUEUE_RECV_SLOT_SIZE */
 	struct iovec recv_iov[VIGIL_NFQUEUE_RECV_SLOTS];
 	struct mmsghdr recv_msgs[VIGIL_NFQUEUE_RECV_SLOTS];
 	guint8 *send_buf;
@@ -371,6 +372,7 @@ vigil_nfqueue_packet_cb(const struct nlmsghdr *nlh, void *data)
 	packet.mark = vigil_nfqueue_attr_get_be32(attrs.tb[NFQA_MARK]);
 	packet.indev = vigil_nfqueue_attr_get_be32(attrs.tb[NFQA_IFINDEX_INDEV]);
 	packet.outdev = vigil_nfqueue_attr_get_be32(attrs.tb[NFQA_IFINDEX_OUTDEV]);
+	packet.queued_before_poll = self->first_since_poll;
 	self->received++;
 
 	slot = &self->slots[packet.packet_id & (VIGIL_NFQUEUE_SLOTS - 1)];
@@ -489,6 +491,8 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 	/* a pending ENOBUFS shows as G_IO_ERR; recvmmsg() reports and clears it. Fewer datagrams
 	 * than asked for means the socket is drained, so a quiet wake-up costs one syscall */
 	self->dispatching = TRUE;
+	/* the socket is read by no one else, so the first datagram is one the poll saw */
+	self->first_since_poll = (condition & G_IO_IN) != 0;
 	for (guint total = 0; total < VIGIL_NFQUEUE_BATCH && self->nl != NULL;) {
 		guint want = MIN(VIGIL_NFQUEUE_RECV_SLOTS, VIGIL_NFQUEUE_BATCH - total);
 		gint n = recvmmsg(fd, self->recv_msgs, want, MSG_DONTWAIT, NULL);
@@ -531,17 +535,20 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 			if ((self->recv_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) {
 				vigil_nfqueue_count_malformed(self,
 							      "datagram larger than the buffer");
+				self->first_since_poll = FALSE;
 				continue;
 			}
 			vigil_nfqueue_process(self,
 					      self->recv_buf + i * VIGIL_NFQUEUE_RECV_SLOT_SIZE,
 					      self->recv_msgs[i].msg_len);
+			self->first_since_poll = FALSE;
 		}
 		total += (guint)n;
 		if ((guint)n < want)
 			break;
 	}
 	self->dispatching = FALSE;
+	self->first_since_poll = FALSE;
 	vigil_nfqueue_flush(self);
 
 	if (!keep) {

@@ -34,6 +34,9 @@ typedef struct {
 	guint32 mark;
 	guint32 indev;
 	guint32 outdev;
+	/* the first packet read after the main loop's poll found the queue readable: it was
+	 * already queued at that poll */
+	gboolean queued_before_poll;
 } VigilNfqueuePacket;
 
 /*

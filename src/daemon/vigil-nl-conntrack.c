@@ -27,13 +27,17 @@
 
 /*
  * ctnetlink with libmnl: one socket subscribed to the new, update and destroy groups, and
- * one for dumps. Both are non-blocking and watched on the main loop. A dump is a
- * mark-and-sweep of the table: the start bumps the table's generation, every entry the
- * dump (or an event meanwhile) shows is marked, and at the end what was not seen is closed.
- * The initial dump, the resync after ENOBUFS on the event socket, and the counter refresh
- * the daemon asks for on its own timer (updates carry counters only on state changes) are
- * all the same operation. Parsing a message costs well under a microsecond, so everything
- * runs on the main loop, a bounded number of datagrams per wakeup.
+ * one for dumps. The subscription can be dropped (vigil_nl_conntrack_set_events()): the
+ * kernel then neither adds its event extension to new conntrack entries nor builds event
+ * messages, which costs every new connection several microseconds; the table then learns
+ * of new connections from a dump a few seconds after them (vigil_nl_conntrack_expect()),
+ * while the kernel still holds them, closed ones included, with their final counters. Both are
+ * non-blocking and watched on the main loop. A dump is a mark-and-sweep of the table: the start
+ * bumps the table's generation, every entry the dump (or an event meanwhile) shows is marked, and
+ * at the end what was not seen is closed. The initial dump, the resync after ENOBUFS on the event
+ * socket, and the counter refresh the daemon asks for on its own timer (updates carry counters only
+ * on state changes) are all the same operation. Parsing a message costs well under a microsecond,
+ * so everything runs on the main loop, a bounded number of datagrams per wakeup.
  */
 
 #define BUFFER_SIZE (64 * 1024)
@@ -48,11 +52,18 @@
 #define DUMP_DATAGRAMS_PER_CALL	  4
 #define CONNTRACK_GROUPS	  3
 #define REQUEST_SIZE		  256
+/* without events, a dump this soon after new connections: well within the 10 s that
+ * conntrack keeps a reset TCP connection (120 s after FIN, 30 s for UDP) */
+#define SETTLE_SECONDS 3
+/* without events, a dump at once when this many attributions wait for their entries, but
+ * not more often than every FLOOD_DUMP_INTERVAL (a dump costs ~5 us per kernel entry) */
+#define FLOOD_PENDING	    (VIGIL_CONNECTION_TABLE_PENDING_MAX / 2)
+#define FLOOD_DUMP_INTERVAL G_USEC_PER_SEC
 
 struct _VigilNlConntrack {
 	GObject parent_instance;
 	VigilConnectionTable *table;
-	struct mnl_socket *events;
+	struct mnl_socket *events_socket;
 	struct mnl_socket *dump;
 	guint events_watch;
 	guint events_rest_id;
@@ -60,6 +71,9 @@ struct _VigilNlConntrack {
 	guint refresh_id;
 	guint refresh_interval;
 	gboolean updates;
+	gboolean events;
+	guint settle_id;
+	gint64 last_dump; /* monotonic start of the last dump */
 	guint8 *buffer;
 	guint8 *event_buffer; /* EVENT_SLOTS of EVENT_SLOT_SIZE */
 	struct iovec event_iov[EVENT_SLOTS];
@@ -524,7 +538,7 @@ vigil_nl_conntrack_receive_events(VigilNlConntrack *self, gint *errsv)
 		self->event_msgs[i].msg_hdr.msg_namelen = sizeof(self->event_addrs[i]);
 		self->event_msgs[i].msg_hdr.msg_flags = 0;
 	}
-	n = recvmmsg(mnl_socket_get_fd(self->events),
+	n = recvmmsg(mnl_socket_get_fd(self->events_socket),
 		     self->event_msgs,
 		     EVENT_SLOTS,
 		     MSG_DONTWAIT,
@@ -562,7 +576,7 @@ vigil_nl_conntrack_events_rested_cb(gpointer user_data)
 	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
 
 	self->events_rest_id = 0;
-	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events),
+	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events_socket),
 					    G_IO_IN | G_IO_ERR,
 					    vigil_nl_conntrack_events_cb,
 					    self);
@@ -727,6 +741,7 @@ vigil_nl_conntrack_dump(VigilNlConntrack *self, GError **error)
 	}
 	self->dumping = TRUE;
 	self->dump_interrupted = FALSE;
+	self->last_dump = g_get_monotonic_time();
 	vigil_connection_table_begin_resync(self->table);
 	return TRUE;
 }
@@ -788,7 +803,7 @@ static void
 vigil_nl_conntrack_schedule_refresh(VigilNlConntrack *self)
 {
 	g_clear_handle_id(&self->refresh_id, g_source_remove);
-	if (self->refresh_interval > 0 && self->events != NULL)
+	if (self->refresh_interval > 0 && self->events_socket != NULL)
 		self->refresh_id = g_timeout_add_seconds(self->refresh_interval,
 							 vigil_nl_conntrack_refresh_cb,
 							 self);
@@ -824,9 +839,9 @@ vigil_nl_conntrack_set_updates(VigilNlConntrack *self, gboolean updates)
 	if (self->updates == updates)
 		return;
 	self->updates = updates;
-	if (self->events == NULL)
+	if (self->events_socket == NULL || !self->events)
 		return;
-	if (mnl_socket_setsockopt(self->events,
+	if (mnl_socket_setsockopt(self->events_socket,
 				  updates ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
 				  &group,
 				  sizeof(group)) < 0) {
@@ -835,6 +850,100 @@ vigil_nl_conntrack_set_updates(VigilNlConntrack *self, gboolean updates)
 			  updates ? "join" : "leave",
 			  g_strerror(errsv));
 	}
+}
+
+/* joins or leaves the groups events need; FALSE with @errsv when the kernel refused */
+static gboolean
+vigil_nl_conntrack_subscribe(VigilNlConntrack *self, gboolean join, gint *errsv)
+{
+	gint groups[CONNTRACK_GROUPS] = {NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_DESTROY, 0};
+	guint n = 2;
+	gboolean ok = TRUE;
+
+	if (self->updates)
+		groups[n++] = NFNLGRP_CONNTRACK_UPDATE;
+	for (guint i = 0; i < n; i++) {
+		if (mnl_socket_setsockopt(self->events_socket,
+					  join ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+					  &groups[i],
+					  sizeof(groups[i])) < 0) {
+			*errsv = errno;
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
+static gboolean
+vigil_nl_conntrack_settle_cb(gpointer user_data)
+{
+	VigilNlConntrack *self = VIGIL_NL_CONNTRACK(user_data);
+
+	self->settle_id = 0;
+	vigil_nl_conntrack_resync(self);
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * vigil_nl_conntrack_set_events:
+ * @self: a #VigilNlConntrack
+ * @events: whether to subscribe to conntrack events
+ *
+ * Events (new and destroy, and updates if vigil_nl_conntrack_set_updates() asks for them)
+ * keep the table current within a fraction of a second, but while anyone in the network
+ * namespace listens the kernel adds an event extension to every new conntrack entry and
+ * builds a message for each event, on the path of every new connection. Without them the
+ * table learns from dumps: the ones asked for, the refresh interval's, and the one that
+ * vigil_nl_conntrack_expect() schedules. Turning events on dumps at once, to catch up.
+ * On by default.
+ */
+void
+vigil_nl_conntrack_set_events(VigilNlConntrack *self, gboolean events)
+{
+	gint errsv = 0;
+
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+	if (self->events == events)
+		return;
+	self->events = events;
+	if (self->events_socket == NULL)
+		return;
+	if (!vigil_nl_conntrack_subscribe(self, events, &errsv)) {
+		g_warning("cannot %s conntrack events: %s",
+			  events ? "subscribe to" : "leave",
+			  g_strerror(errsv));
+	}
+	if (events) {
+		g_clear_handle_id(&self->settle_id, g_source_remove);
+		vigil_nl_conntrack_resync(self);
+	}
+}
+
+/**
+ * vigil_nl_conntrack_expect:
+ * @self: a #VigilNlConntrack
+ *
+ * A new connection was let through and its attribution waits in the table for its entry.
+ * With events that entry comes with the new-connection event; without them a dump within
+ * a few seconds brings it (a short connection is still in the kernel then, closed, with its
+ * final counters), or at once when many attributions wait. Cheap enough for every
+ * connection; no timer runs while no connections are made.
+ */
+void
+vigil_nl_conntrack_expect(VigilNlConntrack *self)
+{
+	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
+
+	if (self->events || self->dump == NULL)
+		return;
+	if (vigil_connection_table_get_n_pending(self->table) >= FLOOD_PENDING && !self->dumping &&
+	    g_get_monotonic_time() - self->last_dump >= FLOOD_DUMP_INTERVAL) {
+		vigil_nl_conntrack_resync(self);
+		return;
+	}
+	if (self->settle_id == 0)
+		self->settle_id =
+		    g_timeout_add_seconds(SETTLE_SECONDS, vigil_nl_conntrack_settle_cb, self);
 }
 
 gboolean
@@ -849,12 +958,12 @@ vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 
 	g_return_val_if_fail(VIGIL_IS_NL_CONNTRACK(self), FALSE);
 
-	if (self->events != NULL)
+	if (self->events_socket != NULL)
 		return TRUE;
 	events = vigil_nl_conntrack_open(error);
 	if (events == NULL)
 		return FALSE;
-	for (guint i = 0; i < G_N_ELEMENTS(groups); i++) {
+	for (guint i = 0; i < G_N_ELEMENTS(groups) && self->events; i++) {
 		if (groups[i] == NFNLGRP_CONNTRACK_UPDATE && !self->updates)
 			continue;
 		if (mnl_socket_setsockopt(events,
@@ -881,10 +990,10 @@ vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 			  "accounting: %s",
 			  error_local->message);
 
-	self->events = g_steal_pointer(&events);
+	self->events_socket = g_steal_pointer(&events);
 	self->dump = g_steal_pointer(&dump);
 	/* an overrun shows as POLLERR; the next recvmsg() reports it as ENOBUFS */
-	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events),
+	self->events_watch = vigil_watch_fd(mnl_socket_get_fd(self->events_socket),
 					    G_IO_IN | G_IO_ERR,
 					    vigil_nl_conntrack_events_cb,
 					    self);
@@ -909,7 +1018,8 @@ vigil_nl_conntrack_stop(VigilNlConntrack *self)
 	g_clear_handle_id(&self->events_rest_id, g_source_remove);
 	g_clear_handle_id(&self->dump_watch, g_source_remove);
 	g_clear_handle_id(&self->refresh_id, g_source_remove);
-	g_clear_pointer(&self->events, mnl_socket_close);
+	g_clear_handle_id(&self->settle_id, g_source_remove);
+	g_clear_pointer(&self->events_socket, mnl_socket_close);
 	g_clear_pointer(&self->dump, mnl_socket_close);
 	if (self->dumping) {
 		self->dumping = FALSE;
@@ -923,8 +1033,8 @@ vigil_nl_conntrack_set_receive_buffer(VigilNlConntrack *self, guint bytes)
 {
 	g_return_if_fail(VIGIL_IS_NL_CONNTRACK(self));
 	self->receive_buffer = bytes;
-	if (self->events != NULL)
-		vigil_nl_conntrack_set_rcvbuf(self->events, bytes);
+	if (self->events_socket != NULL)
+		vigil_nl_conntrack_set_rcvbuf(self->events_socket, bytes);
 }
 
 gboolean
@@ -1016,6 +1126,7 @@ vigil_nl_conntrack_init(VigilNlConntrack *self)
 	self->receive_buffer = VIGIL_NL_CONNTRACK_RCVBUF;
 	self->dump_seq = (guint32)g_random_int();
 	self->updates = TRUE;
+	self->events = TRUE;
 }
 
 VigilNlConntrack *

@@ -26,6 +26,10 @@ void
 vigil_nl_conntrack_set_refresh_interval(VigilNlConntrack *self, guint seconds);
 void
 vigil_nl_conntrack_set_updates(VigilNlConntrack *self, gboolean updates);
+void
+vigil_nl_conntrack_set_events(VigilNlConntrack *self, gboolean events);
+void
+vigil_nl_conntrack_expect(VigilNlConntrack *self);
 gboolean
 vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error);
 void

@@ -44,7 +44,19 @@ struct _VigilProcConnector {
 	gpointer user_data;
 	gint fd;
 	GSource *watch;
-	guint8 *buf; /* MNL_SOCKET_BUFFER_SIZE */
+	gpointer watch_tag; /* of the fd in @watch, for what the last poll saw */
+	guint8 *buf;	    /* MNL_SOCKET_BUFFER_SIZE */
+};
+
+/* a unix fd source whose fd tag we keep, unlike g_unix_fd_source_new()'s */
+static gboolean
+vigil_proc_connector_source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	return ((GSourceFunc)callback)(user_data);
+}
+
+static GSourceFuncs vigil_proc_connector_source_funcs = {
+    .dispatch = vigil_proc_connector_source_dispatch,
 };
 
 static gboolean
@@ -305,10 +317,31 @@ vigil_proc_connector_dispatch(VigilProcConnector *self)
 	return vigil_proc_connector_read(self, NULL, NULL);
 }
 
+/**
+ * vigil_proc_connector_was_empty:
+ * @self: a #VigilProcConnector
+ *
+ * Whether the main loop's last poll found no event (nor error) waiting, so that every event
+ * the kernel queued before that poll has been delivered. Only meaningful to a caller that
+ * the same poll woke, dispatched at the connector's priority (the default) or a lower one:
+ * the fds of lower priorities than a ready source are left out of a poll.
+ *
+ * Returns: %FALSE when not known
+ */
+gboolean
+vigil_proc_connector_was_empty(VigilProcConnector *self)
+{
+	g_return_val_if_fail(self != NULL, FALSE);
+	if (self->fd < 0 || self->watch == NULL)
+		return FALSE;
+	return g_source_query_unix_fd(self->watch, self->watch_tag) == 0;
+}
+
 static gboolean
-vigil_proc_connector_ready_cb(gint fd, GIOCondition condition, gpointer user_data)
+vigil_proc_connector_ready_cb(gpointer user_data)
 {
 	VigilProcConnector *self = user_data;
+	GIOCondition condition = g_source_query_unix_fd(self->watch, self->watch_tag);
 
 	/* an overrun shows as G_IO_ERR; recv() then reports ENOBUFS and clears it */
 	if (condition & (G_IO_HUP | G_IO_NVAL)) {
@@ -380,11 +413,10 @@ vigil_proc_connector_start(VigilProcConnector *self, GError **error)
 							    (gint)ack_err,
 							    "the kernel refused proc events");
 	}
-	self->watch = g_unix_fd_source_new(self->fd, G_IO_IN | G_IO_ERR | G_IO_HUP);
-	g_source_set_callback(self->watch,
-			      G_SOURCE_FUNC(vigil_proc_connector_ready_cb),
-			      self,
-			      NULL);
+	self->watch = g_source_new(&vigil_proc_connector_source_funcs, sizeof(GSource));
+	self->watch_tag =
+	    g_source_add_unix_fd(self->watch, self->fd, G_IO_IN | G_IO_ERR | G_IO_HUP);
+	g_source_set_callback(self->watch, vigil_proc_connector_ready_cb, self, NULL);
 	g_source_set_name(self->watch, "vigil proc connector");
 	/* never blocked while dispatched: see vigil_watch_fd() */
 	g_source_set_can_recurse(self->watch, TRUE);

@@ -37,6 +37,8 @@ guint
 vigil_proc_connector_dispatch(VigilProcConnector *self);
 gboolean
 vigil_proc_connector_is_running(VigilProcConnector *self);
+gboolean
+vigil_proc_connector_was_empty(VigilProcConnector *self);
 void
 vigil_proc_connector_free(VigilProcConnector *self);
 

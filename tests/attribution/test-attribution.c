@@ -865,6 +865,45 @@ test_attribution_exec_func(Fixture *fixture, gconstpointer user_data)
 	g_assert_cmpint(helper_finish(helper), ==, 0);
 }
 
+/* the queue handler's lookup of a packet that waited through a poll: the poll saw the exec
+ * event (queued before the connect), so the record of the old program is not used */
+static void
+test_attribution_exec_queued_before_poll_func(Fixture *fixture, gconstpointer user_data)
+{
+	Helper *helper = helper_spawn(helper_path,
+				      "tcp-exec",
+				      "127.0.0.1",
+				      fixture->tcp4_port,
+				      helper_b_path,
+				      NULL);
+	g_autoptr(VigilProcess) before = NULL;
+	g_autoptr(VigilProcess) fast = NULL;
+	g_autoptr(VigilProcess) after = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean need_scan = FALSE;
+	Report first;
+	Report second;
+
+	before = test_attribute_helper(fixture, helper, &first, helper_path);
+	helper_release(helper);
+	helper_read_report(helper, &second);
+	g_assert_cmpuint(first.pid, ==, second.pid);
+	/* one poll since the connect, as for a packet the queue reads after it */
+	g_main_context_iteration(NULL, FALSE);
+	fast = vigil_attribution_lookup_full(fixture->attribution,
+					     &second.key,
+					     VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL,
+					     &need_scan);
+	if (fast != NULL)
+		assert_process(fast, second.pid, helper_b_path);
+	else
+		g_assert_true(need_scan);
+	after = test_lookup(fixture->attribution, &second.key, &error);
+	g_assert_no_error(error);
+	assert_process(after, second.pid, helper_b_path);
+	g_assert_cmpint(helper_finish(helper), ==, 0);
+}
+
 static void
 test_attribution_cancel_func(Fixture *fixture, gconstpointer user_data)
 {
@@ -1175,6 +1214,9 @@ main(int argc, char **argv)
 	test_add("exit-after-send", test_attribution_exit_after_send_func, TEST_FLAG_NONE);
 	test_add("pid-reuse", test_attribution_pid_reuse_func, TEST_FLAG_NONE);
 	test_add("exec", test_attribution_exec_func, TEST_FLAG_NONE);
+	test_add("exec-queued-before-poll",
+		 test_attribution_exec_queued_before_poll_func,
+		 TEST_FLAG_NONE);
 	test_add("exe-changed", test_attribution_exe_changed_func, TEST_FLAG_NONE);
 	test_add("cancel", test_attribution_cancel_func, TEST_FLAG_NONE);
 	test_add("exit-evicts", test_attribution_exit_evicts_func, TEST_FLAG_NONE);

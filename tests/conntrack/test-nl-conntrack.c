@@ -424,6 +424,64 @@ test_conntrack_destroy(Fixture *fixture, gconstpointer data)
 	g_assert_cmpuint(vigil_connection_table_get_n_live(fixture->table), ==, 0);
 }
 
+static gboolean
+quiet_cb(gpointer user_data)
+{
+	return FALSE;
+}
+
+/* without events: a short connection reaches the table, closed, with its attribution and its
+ * final counters, from the dump that vigil_nl_conntrack_expect() schedules; with events
+ * again, the next one comes with its new-connection event */
+static void
+test_conntrack_no_events(Fixture *fixture, gconstpointer data)
+{
+	VigilConntrackTuple tuple;
+	VigilConntrackTuple tuple_again;
+	VigilConnectionAttribution attribution = VIGIL_CONNECTION_ATTRIBUTION_INIT;
+	g_autoptr(GSocket) socket = client_socket(4, TRUE, 0, &tuple);
+	g_autoptr(GSocket) again = client_socket(4, TRUE, 0, &tuple_again);
+	g_autoptr(GPtrArray) apps = NULL;
+	VigilConnection *connection;
+	const VigilAppTotals *app;
+
+	vigil_nl_conntrack_set_events(fixture->listener, FALSE);
+	attribution.pid = 4243;
+	attribution.uid = 1000;
+	attribution.exe = "/usr/bin/test-short";
+	attribution.direction = VIGIL_DIRECTION_OUT;
+	attribution.verdict = VIGIL_ACTION_ALLOW;
+	vigil_connection_table_set_attribution(fixture->table, &tuple, &attribution);
+	client_connect(socket, 4);
+	vigil_nl_conntrack_expect(fixture->listener);
+	client_echo(socket, TRUE, 5000);
+	g_assert_true(g_socket_close(socket, NULL));
+
+	/* no event tells the table: it waits for the dump */
+	g_assert_false(vigil_test_wait_until(quiet_cb, NULL, 500));
+	g_assert_null(vigil_connection_table_lookup_by_tuple(fixture->table, &tuple));
+	g_assert_cmpuint(vigil_connection_table_get_n_pending(fixture->table), ==, 1);
+
+	connection = wait_for(fixture, &tuple, TRUE);
+	g_assert_true(connection->attributed);
+	g_assert_cmpstr(connection->exe, ==, "/usr/bin/test-short");
+	g_assert_cmpuint(connection->bytes_orig, >=, 5000);
+	g_assert_cmpuint(connection->bytes_reply, >=, 5000);
+	apps = vigil_connection_table_get_apps(fixture->table);
+	app = find_app(apps, "/usr/bin/test-short");
+	g_assert_nonnull(app);
+	g_assert_cmpuint(app->total, ==, 1);
+	g_assert_cmpuint(app->live, ==, 0);
+	g_assert_cmpuint(app->bytes_out, ==, connection->bytes_orig);
+	g_assert_cmpuint(app->bytes_in, ==, connection->bytes_reply);
+	g_assert_cmpuint(vigil_connection_table_get_n_pending(fixture->table), ==, 0);
+
+	vigil_nl_conntrack_set_events(fixture->listener, TRUE);
+	client_connect(again, 4);
+	connection = wait_for(fixture, &tuple_again, FALSE);
+	g_assert_nonnull(connection);
+}
+
 /* the resync path: what the kernel no longer has is closed, what it has is kept */
 static void
 test_conntrack_resync(Fixture *fixture, gconstpointer data)
@@ -608,6 +666,7 @@ main(gint argc, gchar **argv)
 		      NULL,
 		      test_conntrack_refresh_interval);
 	fixtured_test("/vigil/daemon/conntrack/netns/destroy", NULL, test_conntrack_destroy);
+	fixtured_test("/vigil/daemon/conntrack/netns/no-events", NULL, test_conntrack_no_events);
 	fixtured_test("/vigil/daemon/conntrack/netns/resync", NULL, test_conntrack_resync);
 	fixtured_test("/vigil/daemon/conntrack/netns/overrun", &overrun, test_conntrack_overrun);
 	fixtured_test("/vigil/daemon/conntrack/netns/bound", &bound, test_conntrack_bound);
