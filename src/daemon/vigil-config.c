@@ -7,11 +7,15 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "vigil-config.h"
 #include "vigil-error.h"
 #include "vigil-names.h"
 
-#define CONFIG_GROUP "daemon"
+#define CONFIG_GROUP	   "daemon"
+#define NETWORK_GROUP	   "network"
+#define INTERFACE_GLOB_MAX 64
 
 static const gchar *known_keys[] = {"Mode",
 				    "DefaultAction",
@@ -27,6 +31,7 @@ static const gchar *known_keys[] = {"Mode",
 				    "LogVerdicts",
 				    "RecentEvents",
 				    NULL};
+static const gchar *network_keys[] = {"PreferredInterfaces", "MeteredInterfaces", NULL};
 
 VigilConfig *
 vigil_config_new(void)
@@ -43,6 +48,8 @@ vigil_config_new(void)
 	self->dropin_dir = g_strdup(VIGIL_DROPIN_DIR);
 	self->log_verdicts = TRUE;
 	self->recent_events = 1000;
+	self->preferred_interfaces = g_new0(gchar *, 1);
+	self->metered_interfaces = g_strsplit("wwan*", ";", -1);
 	return self;
 }
 
@@ -53,6 +60,8 @@ vigil_config_free(VigilConfig *self)
 		return;
 	g_free(self->state_dir);
 	g_free(self->dropin_dir);
+	g_strfreev(self->preferred_interfaces);
+	g_strfreev(self->metered_interfaces);
 	g_free(self);
 }
 
@@ -139,6 +148,44 @@ config_get_path(GKeyFile *kf, const gchar *key, gchar **value, GError **error)
 	return TRUE;
 }
 
+/* a list of interface names or shell globs (*, ?, [...]) */
+static gboolean
+config_get_globs(GKeyFile *kf, const gchar *key, gchar ***value, GError **error)
+{
+	g_auto(GStrv) list = NULL;
+	g_autoptr(GPtrArray) globs = g_ptr_array_new_with_free_func(g_free);
+
+	if (!g_key_file_has_key(kf, NETWORK_GROUP, key, NULL))
+		return TRUE;
+	list = g_key_file_get_string_list(kf, NETWORK_GROUP, key, NULL, NULL);
+	for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+		const gchar *glob = g_strstrip(list[i]);
+		gboolean valid = strlen(glob) <= INTERFACE_GLOB_MAX;
+
+		if (glob[0] == '\0')
+			continue;
+
+		for (const gchar *p = glob; valid && *p != '\0'; p++) {
+			if (g_ascii_isspace(*p) || *p == '/' || *p == ':' || !g_ascii_isprint(*p))
+				valid = FALSE;
+		}
+		if (!valid) {
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_FILE,
+				    "key %s: '%s' is not an interface name or glob",
+				    key,
+				    glob);
+			return FALSE;
+		}
+		g_ptr_array_add(globs, g_strdup(glob));
+	}
+	g_ptr_array_add(globs, NULL);
+	g_strfreev(*value);
+	*value = (gchar **)g_ptr_array_free(g_steal_pointer(&globs), FALSE);
+	return TRUE;
+}
+
 static gboolean
 config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 {
@@ -152,7 +199,7 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 	/* unknown groups and keys are most likely typos: say so, but keep going */
 	groups = g_key_file_get_groups(kf, NULL);
 	for (guint i = 0; groups[i] != NULL; i++) {
-		if (!g_str_equal(groups[i], CONFIG_GROUP))
+		if (!g_str_equal(groups[i], CONFIG_GROUP) && !g_str_equal(groups[i], NETWORK_GROUP))
 			g_warning("ignoring unknown group [%s]", groups[i]);
 	}
 	keys = g_key_file_get_keys(kf, CONFIG_GROUP, NULL, NULL);
@@ -160,6 +207,16 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		if (!g_strv_contains(known_keys, keys[i]))
 			g_warning("ignoring unknown key %s", keys[i]);
 	}
+	g_strfreev(keys);
+	keys = g_key_file_get_keys(kf, NETWORK_GROUP, NULL, NULL);
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		if (!g_strv_contains(network_keys, keys[i]))
+			g_warning("ignoring unknown key %s in [%s]", keys[i], NETWORK_GROUP);
+	}
+	if (!config_get_globs(kf, "PreferredInterfaces", &self->preferred_interfaces, error))
+		return FALSE;
+	if (!config_get_globs(kf, "MeteredInterfaces", &self->metered_interfaces, error))
+		return FALSE;
 
 	mode = g_key_file_get_string(kf, CONFIG_GROUP, "Mode", NULL);
 	if (mode != NULL) {

@@ -30,6 +30,8 @@ typedef struct {
 	gchar *dropin_dir;
 	gboolean log_verdicts;
 	guint recent_events;
+	gchar **preferred_interfaces; /* [network], ordered globs */
+	gchar **metered_interfaces;   /* [network], globs */
 } VigilConfig;
 
 VigilConfig *

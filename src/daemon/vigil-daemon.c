@@ -22,6 +22,7 @@
 #include "vigil-dns-cache.h"
 #include "vigil-dns-capture.h"
 #include "vigil-error.h"
+#include "vigil-netmon.h"
 #include "vigil-nfqueue.h"
 #include "vigil-nft-plan.h"
 #include "vigil-nl-conntrack.h"
@@ -53,9 +54,8 @@ struct _VigilDaemon {
 	VigilMode mode;
 	gboolean started;
 	guint expiry_id;
-	GQueue recent;		 /* of VigilEvent, oldest first */
-	GHashTable *iface_names; /* ifindex -> interned name */
-	GHashTable *user_names;	 /* uid -> interned name */
+	GQueue recent;		/* of VigilEvent, oldest first */
+	GHashTable *user_names; /* uid -> interned name */
 	gint print_fd;
 	GString *print_pending;
 	guint print_idle_id;
@@ -73,6 +73,7 @@ struct _VigilDaemon {
 	VigilDnsCapture *dns_capture;
 	VigilConnectionTable *connections;
 	VigilNlConntrack *conntrack;
+	VigilNetmon *netmon;
 	VigilAgentManager *agents;
 	GHashTable *prompts;	    /* key -> VigilPrompt */
 	GHashTable *recent_answers; /* key -> VigilRecentAnswer */
@@ -115,16 +116,13 @@ vigil_daemon_lookup_iface(VigilDaemon *self, guint32 ifindex)
 
 	if (ifindex == 0)
 		return NULL;
-	name = g_hash_table_lookup(self->iface_names, GUINT_TO_POINTER(ifindex));
+	name = vigil_netmon_lookup_name(self->netmon, ifindex);
 	if (name != NULL)
 		return name;
-	/* interfaces come and go rarely; the network monitor will refresh this on rtnetlink
-	 * events, until then a cached name is good enough */
+	/* an interface so new that its link event is still on the way to the monitor */
 	if (if_indextoname(ifindex, buf) == NULL)
 		return NULL;
-	name = g_intern_string(buf);
-	g_hash_table_insert(self->iface_names, GUINT_TO_POINTER(ifindex), (gpointer)name);
-	return name;
+	return g_intern_string(buf);
 }
 
 static const gchar *
@@ -1033,6 +1031,10 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 			  error_local->message);
 		g_clear_error(&error_local);
 	}
+	if (!vigil_netmon_start(self->netmon, &error_local)) {
+		g_warning("cannot follow the network interfaces: %s", error_local->message);
+		g_clear_error(&error_local);
+	}
 	self->connections = vigil_connection_table_new(65536);
 	vigil_connection_table_set_dns_cache(self->connections, self->dns_cache);
 	self->conntrack = vigil_nl_conntrack_new(self->connections);
@@ -1086,6 +1088,7 @@ vigil_daemon_stop(VigilDaemon *self)
 		vigil_dns_capture_stop(self->dns_capture);
 	if (self->conntrack != NULL)
 		vigil_nl_conntrack_stop(self->conntrack);
+	vigil_netmon_stop(self->netmon);
 	vigil_daemon_finish_refreshes(self, TRUE);
 	if (self->print_fd >= 0)
 		vigil_daemon_print_flush(self);
@@ -1163,11 +1166,12 @@ vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
 	g_set_object(&self->agents, agents);
 }
 
-/* counters of long connections move only with conntrack dumps: refresh them every 2 s
- * while someone watches, and not at all when nobody does */
+/* counters of long connections move only with conntrack dumps, and interface rates only
+ * with link dumps: refresh them every 2 s while someone watches, not at all otherwise */
 void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
 {
+	vigil_netmon_set_watched(self->netmon, watched);
 	if (self->conntrack == NULL)
 		return;
 	vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
@@ -1264,6 +1268,12 @@ vigil_daemon_refresh_connections_finish(VigilDaemon *self, GAsyncResult *res, GE
 {
 	g_return_val_if_fail(g_task_is_valid(res, self), FALSE);
 	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+VigilNetmon *
+vigil_daemon_get_netmon(VigilDaemon *self)
+{
+	return self->netmon;
 }
 
 VigilConnectionTable *
@@ -1650,6 +1660,7 @@ vigil_daemon_dispose(GObject *object)
 	g_clear_object(&self->dns_capture);
 	g_clear_object(&self->dns_cache);
 	g_clear_object(&self->conntrack);
+	g_clear_object(&self->netmon);
 	g_clear_object(&self->connections);
 	g_clear_object(&self->backend);
 	g_clear_object(&self->store);
@@ -1663,7 +1674,6 @@ vigil_daemon_finalize(GObject *object)
 	VigilDaemon *self = VIGIL_DAEMON(object);
 
 	g_queue_clear_full(&self->recent, (GDestroyNotify)vigil_event_unref);
-	g_hash_table_unref(self->iface_names);
 	g_hash_table_unref(self->user_names);
 	g_string_free(self->print_pending, TRUE);
 	g_ptr_array_unref(self->batch);
@@ -1709,7 +1719,6 @@ static void
 vigil_daemon_init(VigilDaemon *self)
 {
 	g_queue_init(&self->recent);
-	self->iface_names = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->user_names = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->print_fd = -1;
 	self->print_pending = g_string_new(NULL);
@@ -1733,5 +1742,7 @@ vigil_daemon_new(VigilConfig *config, VigilNftBackend *backend)
 	self->config = config;
 	self->mode = config->mode;
 	self->backend = g_object_ref(backend);
+	self->netmon = vigil_netmon_new((const gchar *const *)config->preferred_interfaces,
+					(const gchar *const *)config->metered_interfaces);
 	return self;
 }

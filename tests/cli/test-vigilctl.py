@@ -168,11 +168,11 @@ Queue overruns:     0
 Malformed packets:  0
 
 Interfaces, best first:
-  #  NAME   KIND           CARRIER  IPV4      IPV6         RX       TX  CONNECTIVITY  ADDRESSES
-  1  eth0   ethernet       up       default   -     1.5 KiB/s  512 B/s  v4 full       198.18.0.1/15, fd00::1/64
+  #  NAME   KIND           CARRIER  IPV4      IPV6      RX       TX  CONNECTIVITY  ADDRESSES
+  1  eth0   ethernet       up       default   -     10 MiB  1.0 MiB  v4 full       198.18.0.1/15, fd00::1/64
       - carries the IPv4 default route (metric 100)
       - no IPv6 default route
-  2  wwan0  wwan, metered  up       backup 1  -         0 B/s    0 B/s  v4 portal     198.19.0.7/32
+  2  wwan0  wwan, metered  up       backup 1  -        0 B      0 B  v4 portal     198.19.0.7/32
       - metered: takes over only when eth0 fails
       v4 portal: the HTTP probe was redirected
       v4 sign-in page: http://portal.example/login
