@@ -447,6 +447,7 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 		g_autofree const gchar **addresses = NULL;
 		g_autofree const gchar **reasons = NULL;
 		gboolean carrier = FALSE;
+		gboolean up = TRUE;
 		gboolean metered = FALSE;
 		guint64 bytes = 0;
 
@@ -458,7 +459,11 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 			vigil_cli_table_take_cell(table, g_strdup_printf(_("%s, metered"), kind));
 		else
 			vigil_cli_table_add_cell(table, kind);
-		if (vigil_cli_dict_get_boolean(child, "carrier", &carrier))
+		/* a link switched off has no carrier either: say which it is */
+		if (vigil_cli_dict_get_boolean(child, "up", &up) && !up)
+			/* TRANSLATORS: the interface is administratively down */
+			vigil_cli_table_add_cell(table, _("off"));
+		else if (vigil_cli_dict_get_boolean(child, "carrier", &carrier))
 			vigil_cli_table_add_cell(table, carrier ? _("up") : _("down"));
 		else
 			vigil_cli_table_add_cell(table, NULL);

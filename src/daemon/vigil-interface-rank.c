@@ -178,12 +178,15 @@ add_common_reasons(VigilRankEntry *entry)
 		add_reason(entry,
 			   g_strdup_printf("preferred (PreferredInterfaces pattern %d)",
 					   entry->preferred_index + 1));
-	g_string_append(connectivity, vigil_connectivity_to_string(entry->connectivity));
-	if (entry->rtt_usec >= 0)
-		g_string_append_printf(connectivity,
-				       " (probe %" G_GINT64_FORMAT " ms)",
-				       (entry->rtt_usec + 500) / 1000);
-	add_reason(entry, g_string_free(g_steal_pointer(&connectivity), FALSE));
+	/* nothing to say until the connectivity checker said something */
+	if (entry->connectivity != VIGIL_CONNECTIVITY_UNKNOWN || entry->rtt_usec >= 0) {
+		g_string_append(connectivity, vigil_connectivity_to_string(entry->connectivity));
+		if (entry->rtt_usec >= 0)
+			g_string_append_printf(connectivity,
+					       " (probe %" G_GINT64_FORMAT " ms)",
+					       (entry->rtt_usec + 500) / 1000);
+		add_reason(entry, g_string_free(g_steal_pointer(&connectivity), FALSE));
+	}
 	if (entry->advisory)
 		add_reason(entry, g_strdup("uplink advisory: probes fail while the link is up"));
 	if (entry->metered)

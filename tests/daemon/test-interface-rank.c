@@ -176,6 +176,9 @@ test_rank_metric_func(void)
 	g_assert_cmpint(entries[2].rank, ==, 1);
 	g_assert_cmpint(entries[1].rank, ==, 2);
 	assert_reason(&entries[2], "would take over: lower metric than wlan0");
+	/* no word about connectivity before the checker said something */
+	for (guint i = 0; i < entries[2].reasons->len; i++)
+		g_assert_null(strstr(g_ptr_array_index(entries[2].reasons, i), "connectivity"));
 	assert_reason(&entries[2], "next to take over from eth0");
 	assert_reason(&entries[1], "default route metric 600");
 	clear_entries(entries, 3);
