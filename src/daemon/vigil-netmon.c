@@ -26,15 +26,17 @@
 #include "vigil-watch.h"
 
 /*
- * One rtnetlink socket, non-blocking on the main loop, subscribed to the link, address,
- * route and rule groups; the same socket sends the requests, one at a time: the dumps of
- * links, addresses and routes at start (and again after ENOBUFS), then a route lookup per
- * family for a documentation address, which tells which interface really carries default
- * traffic after fib rules and metrics. Link and address events are applied as they come;
- * route and rule events (and link changes, since IPv4 drops routes silently when a link
- * goes down) schedule a debounced refresh: a route dump and the two lookups. When the
- * requests are answered the interfaces are ranked again and "changed"/"updated" go out.
- * Nothing runs on a timer unless something changed, or while a client watches the rates.
+ * Two rtnetlink sockets, non-blocking on the main loop: one subscribed to the link,
+ * address, route and rule groups, one for requests, sent one at a time: the dumps of
+ * links, addresses and routes at start (and again after ENOBUFS on the first), then a route
+ * lookup per family for a documentation address, which tells which interface really
+ * carries default traffic after fib rules and metrics. Answers have a socket of their own
+ * because an overrun drops whatever the kernel sends next, acks and lookup answers too,
+ * and a dump still running makes the next one fail with EBUSY. Link and address events are applied
+ * as they come; route and rule events (and link changes, since IPv4 drops routes silently when a
+ * link goes down) schedule a debounced refresh: a route dump and the two lookups. When the requests
+ * are answered the interfaces are ranked again and "changed"/"updated" go out. Nothing runs on a
+ * timer unless something changed, or while a client watches the rates.
  */
 
 #define BUFFER_SIZE	   (64 * 1024)
@@ -90,9 +92,11 @@ struct _VigilNetmon {
 	GObject parent_instance;
 	gchar **preferred;
 	gchar **metered;
-	struct mnl_socket *nl;
+	struct mnl_socket *events;
+	struct mnl_socket *requests;
 	guint8 *buffer;
-	guint watch_id;
+	guint events_watch;
+	guint requests_watch;
 	guint32 seq;
 	VigilNetmonRequest current;
 	guint32 current_seq;
@@ -108,6 +112,8 @@ struct _VigilNetmon {
 	guint publish_id;
 	guint sample_id;
 	gboolean watched;
+	guint receive_buffer;
+	guint overruns;
 	GPtrArray *interfaces; /* of VigilNetmonInterface, best first */
 };
 
@@ -480,6 +486,7 @@ vigil_netmon_finish_request(VigilNetmon *self)
 {
 	VigilNetmonRequest done = self->current;
 
+	g_debug("request 0x%x answered%s", done, self->current_interrupted ? ", interrupted" : "");
 	self->current = REQUEST_NONE;
 	if (self->current_interrupted && done != REQUEST_LOOKUP4 && done != REQUEST_LOOKUP6) {
 		/* the dump was interrupted by a change: it may be inconsistent, so redo it */
@@ -730,7 +737,7 @@ vigil_netmon_send_next(VigilNetmon *self)
 	struct nlmsghdr *nlh = NULL;
 	VigilNetmonRequest next = REQUEST_NONE;
 
-	if (self->nl == NULL || self->current != REQUEST_NONE)
+	if (self->requests == NULL || self->current != REQUEST_NONE)
 		return;
 	if (self->pending == 0) {
 		vigil_netmon_publish(self);
@@ -745,6 +752,7 @@ vigil_netmon_send_next(VigilNetmon *self)
 	self->pending &= ~next;
 	self->current = next;
 	self->current_seq = ++self->seq;
+	g_debug("request 0x%x, sequence %u", next, self->current_seq);
 	self->current_interrupted = FALSE;
 	switch (next) {
 	case REQUEST_LINKS:
@@ -769,7 +777,7 @@ vigil_netmon_send_next(VigilNetmon *self)
 	default:
 		g_assert_not_reached();
 	}
-	if (mnl_socket_sendto(self->nl, nlh, nlh->nlmsg_len) < 0) {
+	if (mnl_socket_sendto(self->requests, nlh, nlh->nlmsg_len) < 0) {
 		gint errsv = errno;
 		g_warning("cannot send an rtnetlink request: %s", g_strerror(errsv));
 		self->current = REQUEST_NONE;
@@ -785,8 +793,7 @@ vigil_netmon_resync(VigilNetmon *self)
 	GHashTableIter iter;
 	VigilNetmonLink *link;
 
-	/* the answer in flight may be lost with the rest: ask everything again */
-	self->current = REQUEST_NONE;
+	/* events were lost: ask everything again once the request in flight is answered */
 	self->pending |= REQUEST_ALL;
 	self->dirty = TRUE;
 	g_hash_table_iter_init(&iter, self->links);
@@ -796,11 +803,10 @@ vigil_netmon_resync(VigilNetmon *self)
 }
 
 static void
-vigil_netmon_handle_message(VigilNetmon *self, const struct nlmsghdr *nlh)
+vigil_netmon_handle_message(VigilNetmon *self, const struct nlmsghdr *nlh, gboolean request)
 {
-	/* events carry the port and sequence of whoever made the change: check both */
-	gboolean answer = self->current != REQUEST_NONE && nlh->nlmsg_seq == self->current_seq &&
-			  nlh->nlmsg_pid == mnl_socket_get_portid(self->nl);
+	gboolean answer =
+	    request && self->current != REQUEST_NONE && nlh->nlmsg_seq == self->current_seq;
 	gboolean lookup = self->current == REQUEST_LOOKUP4 || self->current == REQUEST_LOOKUP6;
 
 	if (answer && (nlh->nlmsg_flags & NLM_F_DUMP_INTR) != 0)
@@ -850,12 +856,10 @@ vigil_netmon_handle_message(VigilNetmon *self, const struct nlmsghdr *nlh)
 	}
 }
 
-static gboolean
-vigil_netmon_receive_cb(gint fd, GIOCondition condition, gpointer user_data)
+static void
+vigil_netmon_receive(VigilNetmon *self, gint fd, gboolean request)
 {
-	VigilNetmon *self = VIGIL_NETMON(user_data);
-
-	for (guint n = 0; n < DATAGRAMS_PER_CALL && self->nl != NULL; n++) {
+	for (guint n = 0; n < DATAGRAMS_PER_CALL && self->requests != NULL; n++) {
 		struct sockaddr_nl addr = {0};
 		struct iovec iov = {self->buffer, BUFFER_SIZE};
 		struct msghdr msg = {0};
@@ -875,6 +879,7 @@ vigil_netmon_receive_cb(gint fd, GIOCondition condition, gpointer user_data)
 			if (errsv == EINTR)
 				continue;
 			if (errsv == ENOBUFS) {
+				self->overruns++;
 				g_message("rtnetlink events overran the receive buffer, "
 					  "resynchronising");
 				vigil_netmon_resync(self);
@@ -889,8 +894,21 @@ vigil_netmon_receive_cb(gint fd, GIOCondition condition, gpointer user_data)
 		left = (gint)len;
 		for (nlh = (const struct nlmsghdr *)self->buffer; mnl_nlmsg_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left))
-			vigil_netmon_handle_message(self, nlh);
+			vigil_netmon_handle_message(self, nlh, request);
 	}
+}
+
+static gboolean
+vigil_netmon_events_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	vigil_netmon_receive(VIGIL_NETMON(user_data), fd, FALSE);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+vigil_netmon_requests_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	vigil_netmon_receive(VIGIL_NETMON(user_data), fd, TRUE);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -908,7 +926,7 @@ vigil_netmon_refresh_cb(gpointer user_data)
 static void
 vigil_netmon_schedule_refresh(VigilNetmon *self)
 {
-	if (self->refresh_id != 0 || self->nl == NULL)
+	if (self->refresh_id != 0 || self->requests == NULL)
 		return;
 	self->refresh_id = g_timeout_add(REFRESH_DELAY_MS, vigil_netmon_refresh_cb, self);
 }
@@ -935,23 +953,12 @@ vigil_netmon_sample_cb(gpointer user_data)
 	return G_SOURCE_CONTINUE;
 }
 
-gboolean
-vigil_netmon_start(VigilNetmon *self, GError **error)
+static struct mnl_socket *
+vigil_netmon_open(GError **error)
 {
-	g_autoptr(VigilMnlSocket) nl = NULL;
-	const guint groups[] = {RTNLGRP_LINK,
-				RTNLGRP_IPV4_IFADDR,
-				RTNLGRP_IPV6_IFADDR,
-				RTNLGRP_IPV4_ROUTE,
-				RTNLGRP_IPV6_ROUTE,
-				RTNLGRP_IPV4_RULE,
-				RTNLGRP_IPV6_RULE};
-	gint rcvbuf = RCVBUF_SIZE;
-	gint fd;
+	g_autoptr(VigilMnlSocket) nl =
+	    mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	g_return_val_if_fail(VIGIL_IS_NETMON(self), FALSE);
-
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		gint errsv = errno;
 		g_set_error(error,
@@ -959,8 +966,35 @@ vigil_netmon_start(VigilNetmon *self, GError **error)
 			    g_io_error_from_errno(errsv),
 			    "cannot open rtnetlink socket: %s",
 			    g_strerror(errsv));
-		return FALSE;
+		return NULL;
 	}
+	return g_steal_pointer(&nl);
+}
+
+gboolean
+vigil_netmon_start(VigilNetmon *self, GError **error)
+{
+	g_autoptr(VigilMnlSocket) nl = NULL;
+	g_autoptr(VigilMnlSocket) requests = NULL;
+	const guint groups[] = {RTNLGRP_LINK,
+				RTNLGRP_IPV4_IFADDR,
+				RTNLGRP_IPV6_IFADDR,
+				RTNLGRP_IPV4_ROUTE,
+				RTNLGRP_IPV6_ROUTE,
+				RTNLGRP_IPV4_RULE,
+				RTNLGRP_IPV6_RULE};
+	gint rcvbuf = (gint)MIN(self->receive_buffer, (guint)G_MAXINT / 2);
+	gint fd;
+
+	g_return_val_if_fail(VIGIL_IS_NETMON(self), FALSE);
+	g_return_val_if_fail(self->requests == NULL, FALSE);
+
+	nl = vigil_netmon_open(error);
+	if (nl == NULL)
+		return FALSE;
+	requests = vigil_netmon_open(error);
+	if (requests == NULL)
+		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(groups); i++) {
 		gint group = groups[i];
 		if (mnl_socket_setsockopt(nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
@@ -979,8 +1013,14 @@ vigil_netmon_start(VigilNetmon *self, GError **error)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0)
 		g_debug("cannot set the rtnetlink receive buffer: %s", g_strerror(errno));
-	self->nl = g_steal_pointer(&nl);
-	self->watch_id = vigil_watch_fd(fd, G_IO_IN | G_IO_ERR, vigil_netmon_receive_cb, self);
+	self->events = g_steal_pointer(&nl);
+	self->requests = g_steal_pointer(&requests);
+	/* an overrun shows as POLLERR; the next recvmsg() reports it as ENOBUFS */
+	self->events_watch = vigil_watch_fd(fd, G_IO_IN | G_IO_ERR, vigil_netmon_events_cb, self);
+	self->requests_watch = vigil_watch_fd(mnl_socket_get_fd(self->requests),
+					      G_IO_IN | G_IO_ERR,
+					      vigil_netmon_requests_cb,
+					      self);
 	self->pending = REQUEST_ALL;
 	self->dirty = TRUE;
 	vigil_netmon_send_next(self);
@@ -992,11 +1032,13 @@ vigil_netmon_start(VigilNetmon *self, GError **error)
 void
 vigil_netmon_stop(VigilNetmon *self)
 {
-	g_clear_handle_id(&self->watch_id, g_source_remove);
+	g_clear_handle_id(&self->events_watch, g_source_remove);
+	g_clear_handle_id(&self->requests_watch, g_source_remove);
 	g_clear_handle_id(&self->refresh_id, g_source_remove);
 	g_clear_handle_id(&self->publish_id, g_source_remove);
 	g_clear_handle_id(&self->sample_id, g_source_remove);
-	g_clear_pointer(&self->nl, mnl_socket_close);
+	g_clear_pointer(&self->events, mnl_socket_close);
+	g_clear_pointer(&self->requests, mnl_socket_close);
 	self->current = REQUEST_NONE;
 	self->pending = 0;
 }
@@ -1051,7 +1093,7 @@ vigil_netmon_set_watched(VigilNetmon *self, gboolean watched)
 	g_return_if_fail(VIGIL_IS_NETMON(self));
 
 	self->watched = watched;
-	if (self->nl == NULL)
+	if (self->requests == NULL)
 		return;
 	if (watched && self->sample_id == 0) {
 		self->sample_id =
@@ -1128,6 +1170,24 @@ vigil_netmon_init(VigilNetmon *self)
 	self->interfaces =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)vigil_netmon_interface_unref);
 	self->buffer = g_malloc(BUFFER_SIZE);
+	self->receive_buffer = RCVBUF_SIZE;
+}
+
+/* the socket's receive buffer in bytes, before vigil_netmon_start(); the kernel has a
+ * minimum. Tests make it small to provoke overruns */
+void
+vigil_netmon_set_receive_buffer(VigilNetmon *self, guint bytes)
+{
+	g_return_if_fail(VIGIL_IS_NETMON(self));
+	self->receive_buffer = bytes;
+}
+
+/* how often events overran the receive buffer and everything was dumped again */
+guint
+vigil_netmon_get_overruns(VigilNetmon *self)
+{
+	g_return_val_if_fail(VIGIL_IS_NETMON(self), 0);
+	return self->overruns;
 }
 
 /* @preferred: PreferredInterfaces globs, best first; @metered: MeteredInterfaces globs */

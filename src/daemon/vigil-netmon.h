@@ -77,6 +77,10 @@ vigil_netmon_set_validation(VigilNetmon *self,
 			    gint64 rtt_usec);
 void
 vigil_netmon_set_watched(VigilNetmon *self, gboolean watched);
+void
+vigil_netmon_set_receive_buffer(VigilNetmon *self, guint bytes);
+guint
+vigil_netmon_get_overruns(VigilNetmon *self);
 const gchar *
 vigil_netmon_classify(const gchar *kind, guint16 type, const gchar *devtype);
 

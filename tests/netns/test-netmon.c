@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -88,6 +89,15 @@ renamed_cb(gpointer user_data)
 	/* the event path has the name at once, the ranked snapshot after the debounce */
 	return g_strcmp0(vigil_netmon_lookup_name(fixture->netmon, fixture->b0), "uplink7") == 0 &&
 	       iface != NULL;
+}
+
+static gboolean
+known_cb(gpointer user_data)
+{
+	Fixture *fixture = user_data;
+	g_autoptr(VigilNetmonInterface) a1 = find_interface(fixture, "a1");
+
+	return a1 != NULL;
 }
 
 static gboolean
@@ -207,6 +217,56 @@ test_netmon_func(void)
 	g_assert_finalize_object(fixture.netmon);
 }
 
+static gboolean
+all_addresses_cb(gpointer user_data)
+{
+	Fixture *fixture = user_data;
+	g_autoptr(VigilNetmonInterface) a1 = find_interface(fixture, "a1");
+
+	return a1 != NULL && g_strv_length(a1->addresses) >= 200 &&
+	       g_strv_contains((const gchar *const *)a1->addresses, "198.18.9.1/32") &&
+	       g_strv_contains((const gchar *const *)a1->addresses, "198.18.9.200/32");
+}
+
+/* events pile up beyond a tiny receive buffer: the monitor dumps everything again */
+static void
+test_netmon_overrun_func(void)
+{
+	Fixture fixture = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GString) batch = g_string_new(NULL);
+	g_autofree gchar *path = NULL;
+	g_autofree gchar *command = NULL;
+	gint fd;
+
+	g_assert_true(run("ip link add a0 type veth peer name a1"));
+	g_assert_true(run("ip link set a1 up"));
+	g_assert_true(run("ip link set a0 up"));
+	fixture.netmon = vigil_netmon_new(NULL, NULL);
+	vigil_netmon_set_receive_buffer(fixture.netmon, 1);
+	g_assert_true(vigil_netmon_start(fixture.netmon, &error));
+	g_assert_no_error(error);
+	g_assert_true(vigil_test_wait_until(known_cb, &fixture, 5000));
+
+	/* the main loop does not run while ip adds them: no event is read meanwhile */
+	for (guint i = 1; i <= 200; i++)
+		g_string_append_printf(batch, "addr add 198.18.9.%u/32 dev a1\n", i);
+	fd = g_file_open_tmp("netmon-XXXXXX", &path, &error);
+	g_assert_no_error(error);
+	g_assert_true(g_file_set_contents(path, batch->str, -1, &error));
+	g_assert_no_error(error);
+	g_close(fd, NULL);
+	command = g_strdup_printf("ip -batch %s", path);
+	g_assert_true(run(command));
+	g_assert_true(vigil_test_wait_until(all_addresses_cb, &fixture, 10000));
+	g_assert_cmpuint(vigil_netmon_get_overruns(fixture.netmon), >, 0);
+	g_assert_true(run("ip link del a0"));
+	g_unlink(path);
+
+	vigil_netmon_stop(fixture.netmon);
+	g_assert_finalize_object(fixture.netmon);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,5 +276,6 @@ main(int argc, char **argv)
 		return vigil_test_netns_skip(argc, argv, reason);
 	g_test_init(&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 	g_test_add_func("/vigil/netns/netmon/checker-api", test_netmon_func);
+	g_test_add_func("/vigil/netns/netmon/overrun", test_netmon_overrun_func);
 	return g_test_run();
 }
