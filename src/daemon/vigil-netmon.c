@@ -299,6 +299,9 @@ vigil_netmon_handle_link(VigilNetmon *self, const struct nlmsghdr *nlh, gboolean
 		g_debug("ignoring link message: %s", error->message);
 		return;
 	}
+	/* a bridge port's RTM_DELLINK means it left the bridge, not that it is gone */
+	if (msg.family != AF_UNSPEC)
+		return;
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		if (g_hash_table_remove(self->links, GUINT_TO_POINTER(msg.ifindex))) {
 			self->dirty = TRUE;

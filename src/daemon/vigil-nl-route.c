@@ -155,6 +155,7 @@ vigil_nl_route_parse_link(const guint8 *data, gsize len, VigilNlLink *link, GErr
 	if (ifi->ifi_index <= 0)
 		return set_invalid(error, "link message (no index)");
 	link->ifindex = ifi->ifi_index;
+	link->family = ifi->ifi_family;
 	link->type = ifi->ifi_type;
 	link->flags = ifi->ifi_flags;
 	if (tb[IFLA_IFNAME] != NULL) {

@@ -22,6 +22,7 @@ G_BEGIN_DECLS
 
 typedef struct {
 	uint32_t ifindex;
+	uint8_t family; /* AF_UNSPEC; AF_BRIDGE for the state of a bridge port */
 	uint16_t type;	/* ARPHRD_* */
 	uint32_t flags; /* IFF_* */
 	gchar name[VIGIL_NL_ROUTE_NAME_SIZE];

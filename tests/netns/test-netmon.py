@@ -309,6 +309,22 @@ class NetmonTest(unittest.TestCase):
         self.assertEqual(ifs['spare7']['kind'], 'virtual')
         self.assertIn('198.18.3.1/24', ifs['spare7']['addresses'])
 
+    def test_bridge_port_leaves(self):
+        # a port leaving a bridge gets an AF_BRIDGE RTM_DELLINK: the link is still there
+        self.net.ip('addr', 'add', '198.18.4.1/24', 'dev', 'spare1')
+        self.start_daemon()
+        self.wait_interfaces(lambda i: self.ready(i) and
+                             '198.18.4.1/24' in i['spare1']['addresses'])
+        self.net.ip('link', 'set', 'spare1', 'master', 'br0')
+        self.net.ip('link', 'set', 'br0', 'up')
+        self.net.ip('link', 'set', 'spare1', 'nomaster')
+        seen = self.listen_changes()
+        self.net.ip('link', 'set', 'spare0', 'mtu', '1400')
+        ifs = self.wait_signal(seen, lambda i: i['spare0']['mtu'] == 1400)
+        # not forgotten and found again: it still has the address it had before
+        self.assertIn('198.18.4.1/24', ifs['spare1']['addresses'])
+        self.assertEqual(ifs['br0']['kind'], 'bridge')
+
     def test_counters_and_rates(self):
         self.start_daemon()
         before = self.wait_interfaces(self.ready)['up1']
