@@ -418,8 +418,10 @@ vigil_netmon_handle_route_dump(VigilNetmon *self, const struct nlmsghdr *nlh)
 	    msg.table == VIGIL_NL_ROUTE_TABLE_LOCAL || self->next_routes == NULL)
 		return;
 	for (guint i = 0; i < msg.n_oifs; i++) {
-		VigilNetmonRoute route = {0};
+		VigilNetmonRoute route;
 
+		/* padding included: dumps are compared with memcmp() */
+		memset(&route, 0, sizeof(route));
 		route.family = msg.family;
 		route.table = msg.table;
 		route.priority = msg.priority;

@@ -23,6 +23,7 @@ typedef struct {
 	VigilNetmon *netmon;
 	guint changed;
 	guint updated;
+	guint updated_target;
 	guint a0;
 	guint b0;
 } Fixture;
@@ -92,6 +93,13 @@ renamed_cb(gpointer user_data)
 }
 
 static gboolean
+updated_target_cb(gpointer user_data)
+{
+	Fixture *fixture = user_data;
+	return fixture->updated >= fixture->updated_target;
+}
+
+static gboolean
 known_cb(gpointer user_data)
 {
 	Fixture *fixture = user_data;
@@ -131,6 +139,8 @@ test_netmon_func(void)
 	guint updated;
 	gboolean ret;
 
+	/* link-local addresses finishing DAD would be changes of their own, seconds later */
+	g_assert_true(run("sysctl -qw net.ipv6.conf.default.accept_dad=0"));
 	g_assert_true(run("ip link add a0 type veth peer name a1"));
 	g_assert_true(run("ip link add b0 type veth peer name b1"));
 	g_assert_true(run("ip addr add 198.18.1.1/24 dev a0"));
@@ -170,6 +180,14 @@ test_netmon_func(void)
 	g_assert_true(has_reason(a0, 6, "no IPv6 address"));
 	g_assert_true(has_reason(a0, 4, "carries default IPv4 traffic"));
 	g_clear_pointer(&a0, vigil_netmon_interface_unref);
+
+	/* counters sampled for a watcher are updates, not changes: no re-check for them */
+	changed = fixture.changed;
+	fixture.updated_target = fixture.updated + 2;
+	vigil_netmon_set_watched(fixture.netmon, TRUE);
+	g_assert_true(vigil_test_wait_until(updated_target_cb, &fixture, 6000));
+	vigil_netmon_set_watched(fixture.netmon, FALSE);
+	g_assert_cmpuint(fixture.changed, ==, changed);
 
 	/* what the checker found changes the reasons, and is no "changed" (no re-check) */
 	changed = fixture.changed;
