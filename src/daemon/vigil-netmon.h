@@ -51,10 +51,23 @@ G_DECLARE_FINAL_TYPE(VigilNetmon, vigil_netmon, VIGIL, NETMON, GObject)
 
 /*
  * Signals:
- * - "changed" (no arguments): links, addresses or routes changed (debounced, after the
- *   kernel's route lookups were redone). The connectivity checker re-checks on it.
+ * - "changed" (no arguments): links, addresses, routes or the kernel's choice of default
+ *   interface changed (debounced, after the route lookups were redone; also once after
+ *   the first dumps). The connectivity checker re-checks on it.
  * - "updated" (no arguments): anything vigil_netmon_get_interfaces() returns may have
  *   changed: after "changed", after vigil_netmon_set_validation(), and with new rates.
+ *   vigil_netmon_set_validation() never leads to "changed", so a checker that listens to
+ *   "changed" does not re-check its own results.
+ *
+ * For the connectivity checker:
+ * - vigil_netmon_get_interfaces(): a new reference to the current snapshot, an array of
+ *   VigilNetmonInterface, best first; unref it, never change it. An interface is worth
+ *   probing in a family when rank[vigil_netmon_family_index(family)] >= 0.
+ * - vigil_netmon_set_validation(self, ifindex, family, state, rtt_usec): what the probes
+ *   of one interface found, @family 4 or 6, @rtt_usec -1 when unknown. It orders the
+ *   successors (validation, uplink advisories, round trip) and adds reasons; rank 0 stays
+ *   the kernel's choice. Unknown indexes are ignored; the state goes with the interface
+ *   when it goes. Until something calls it every state is VIGIL_CONNECTIVITY_UNKNOWN.
  */
 
 guint
