@@ -325,6 +325,29 @@ class NetmonTest(unittest.TestCase):
         self.assertIn('198.18.4.1/24', ifs['spare1']['addresses'])
         self.assertEqual(ifs['br0']['kind'], 'bridge')
 
+    def test_changes_are_debounced(self):
+        self.start_daemon()
+        self.wait_interfaces(self.ready)
+        seen = self.listen_changes()
+        batch = os.path.join(self.daemon.dir.name, 'flap.batch')
+        with open(batch, 'w', encoding='utf-8') as f:
+            for _ in range(50):
+                f.write(f'route del default via {PEER1} dev up1 metric 100\n'
+                        f'route add default via {PEER1} dev up1 metric 100\n')
+            f.write(f'route del default via {PEER1} dev up1 metric 100\n')
+        start = time.monotonic()
+        sh('ip', '-n', self.net.cli, '-batch', batch)
+        ifs = self.wait_signal(seen, lambda i: i['up2']['rank-v4'] == 0)
+        # let any stragglers come, then count: 101 route changes, a handful of signals
+        context = GLib.MainContext.default()
+        while time.monotonic() < start + 2.0:
+            context.iteration(False)
+            time.sleep(0.02)
+        elapsed = time.monotonic() - start
+        self.assertLessEqual(len(seen), 2 + elapsed / 0.3, seen)
+        self.assertEqual(ifs['up1']['rank-v4'], -1)
+        self.assertEqual(self.by_name(seen[-1])['up2']['rank-v4'], 0)
+
     def test_counters_and_rates(self):
         self.start_daemon()
         before = self.wait_interfaces(self.ready)['up1']
