@@ -85,6 +85,13 @@ static const gchar *const interface_keys[] = {"name",
 					      "rx-rate",
 					      "tx-rate",
 					      "reasons",
+					      "up",
+					      "operstate",
+					      "mtu",
+					      "gateway-v4",
+					      "gateway-v6",
+					      "reasons-v4",
+					      "reasons-v6",
 					      NULL};
 
 static const gchar *const connectivity_keys[] = {"interface",
@@ -442,8 +449,9 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 		g_autofree const gchar **addresses = NULL;
 		g_autofree const gchar **reasons = NULL;
 		gboolean carrier = FALSE;
+		gboolean up = TRUE;
 		gboolean metered = FALSE;
-		gdouble rate = 0;
+		guint64 bytes = 0;
 
 		vigil_cli_table_take_cell(table, g_strdup_printf("%u", ++n));
 		vigil_cli_table_add_cell(table, name);
@@ -453,19 +461,24 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 			vigil_cli_table_take_cell(table, g_strdup_printf(_("%s, metered"), kind));
 		else
 			vigil_cli_table_add_cell(table, kind);
-		if (vigil_cli_dict_get_boolean(child, "carrier", &carrier))
+		/* a link switched off has no carrier either: say which it is */
+		if (vigil_cli_dict_get_boolean(child, "up", &up) && !up)
+			/* TRANSLATORS: the interface is administratively down */
+			vigil_cli_table_add_cell(table, _("off"));
+		else if (vigil_cli_dict_get_boolean(child, "carrier", &carrier))
 			vigil_cli_table_add_cell(table, carrier ? _("up") : _("down"));
 		else
 			vigil_cli_table_add_cell(table, NULL);
 		vigil_cli_table_take_cell(table, vigil_cli_format_rank(child, "rank-v4"));
 		vigil_cli_table_take_cell(table, vigil_cli_format_rank(child, "rank-v6"));
+		/* totals: a one-off client sees no rates, they are only sampled for subscribers */
 		vigil_cli_table_take_cell(table,
-					  vigil_cli_dict_get_double(child, "rx-rate", &rate)
-					      ? vigil_cli_format_rate(rate)
+					  vigil_cli_dict_get_uint64(child, "rx-bytes", &bytes)
+					      ? vigil_cli_format_bytes(bytes)
 					      : NULL);
 		vigil_cli_table_take_cell(table,
-					  vigil_cli_dict_get_double(child, "tx-rate", &rate)
-					      ? vigil_cli_format_rate(rate)
+					  vigil_cli_dict_get_uint64(child, "tx-bytes", &bytes)
+					      ? vigil_cli_format_bytes(bytes)
 					      : NULL);
 		vigil_cli_table_take_cell(
 		    table,
@@ -652,6 +665,48 @@ vigil_cli_cmd_status(VigilCli *self, gchar **args, GError **error)
 		_vigil_cli_print(_("\nConnectivity:\n"));
 		_vigil_cli_print(connectivity_text);
 	}
+	return TRUE;
+}
+
+static gboolean
+vigil_cli_cmd_interfaces(VigilCli *self, gchar **args, GError **error)
+{
+	g_autoptr(GVariant) interfaces = vigil_cli_get_property(self, "Interfaces");
+	g_autoptr(GVariant) connectivity = vigil_cli_get_property(self, "Connectivity");
+	g_autofree gchar *text = NULL;
+
+	if (args[0] != NULL)
+		return _vigil_cli_usage_error(error, _("'interfaces' takes no arguments"));
+	if (self->opt_json) {
+		GString *str = g_string_new("[");
+		GVariantIter iter;
+		GVariant *child;
+		gboolean first = TRUE;
+
+		if (interfaces != NULL) {
+			g_variant_iter_init(&iter, interfaces);
+			while ((child = g_variant_iter_next_value(&iter)) != NULL) {
+				if (!first)
+					g_string_append_c(str, ',');
+				vigil_cli_json_append_dict(str, child, interface_keys, TRUE, TRUE);
+				g_variant_unref(child);
+				first = FALSE;
+			}
+		}
+		g_string_append(str, "]\n");
+		text = g_string_free(str, FALSE);
+		_vigil_cli_print(text);
+		return TRUE;
+	}
+	if (interfaces != NULL)
+		text = vigil_cli_format_interfaces(interfaces,
+						   connectivity,
+						   _vigil_cli_get_terminal_width());
+	if (text == NULL) {
+		_vigil_cli_print(_("No network interfaces known yet.\n"));
+		return TRUE;
+	}
+	_vigil_cli_print(text);
 	return TRUE;
 }
 
@@ -1426,6 +1481,13 @@ static const VigilCliCommand commands[] = {
      NULL,
      VIGIL_CLI_OPTION_JSON,
      vigil_cli_cmd_status},
+    {"interfaces",
+     "",
+     N_("List the network interfaces, best first, with the reasons for their rank"),
+     N_("failed to get the interfaces"),
+     NULL,
+     VIGIL_CLI_OPTION_JSON,
+     vigil_cli_cmd_interfaces},
     {"connections",
      "",
      N_("List live connections"),

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "vigil-config.h"
 #include "vigil-error.h"
@@ -15,6 +16,8 @@
 
 #define CONFIG_GROUP	   "daemon"
 #define CONNECTIVITY_GROUP "connectivity"
+#define NETWORK_GROUP	   "network"
+#define INTERFACE_GLOB_MAX 64
 
 static const gchar *known_keys[] = {"Mode",
 				    "DefaultAction",
@@ -30,6 +33,7 @@ static const gchar *known_keys[] = {"Mode",
 				    "LogVerdicts",
 				    "RecentEvents",
 				    NULL};
+static const gchar *network_keys[] = {"PreferredInterfaces", "MeteredInterfaces", NULL};
 
 static const gchar *connectivity_keys[] = {"Enabled",
 					   "HttpUrl",
@@ -65,6 +69,8 @@ vigil_config_new(void)
 	self->https_url = g_strdup(VIGIL_CONFIG_HTTPS_URL);
 	self->probe_timeout = 5;
 	self->lease_dir = g_strdup(VIGIL_CONFIG_LEASE_DIR);
+	self->preferred_interfaces = g_new0(gchar *, 1);
+	self->metered_interfaces = g_strsplit("wwan*", ";", -1);
 	return self;
 }
 
@@ -83,6 +89,8 @@ vigil_config_free(VigilConfig *self)
 	g_free(self->fallback6);
 	g_free(self->resolv_conf);
 	g_free(self->lease_dir);
+	g_strfreev(self->preferred_interfaces);
+	g_strfreev(self->metered_interfaces);
 	g_free(self);
 }
 
@@ -174,6 +182,44 @@ config_get_path(GKeyFile *kf, const gchar *group, const gchar *key, gchar **valu
 	}
 	g_free(*value);
 	*value = g_steal_pointer(&str);
+	return TRUE;
+}
+
+/* a list of interface names or shell globs (*, ?, [...]) */
+static gboolean
+config_get_globs(GKeyFile *kf, const gchar *key, gchar ***value, GError **error)
+{
+	g_auto(GStrv) list = NULL;
+	g_autoptr(GPtrArray) globs = g_ptr_array_new_with_free_func(g_free);
+
+	if (!g_key_file_has_key(kf, NETWORK_GROUP, key, NULL))
+		return TRUE;
+	list = g_key_file_get_string_list(kf, NETWORK_GROUP, key, NULL, NULL);
+	for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+		const gchar *glob = g_strstrip(list[i]);
+		gboolean valid = strlen(glob) <= INTERFACE_GLOB_MAX;
+
+		if (glob[0] == '\0')
+			continue;
+
+		for (const gchar *p = glob; valid && *p != '\0'; p++) {
+			if (g_ascii_isspace(*p) || *p == '/' || *p == ':' || !g_ascii_isprint(*p))
+				valid = FALSE;
+		}
+		if (!valid) {
+			g_set_error(error,
+				    VIGIL_ERROR,
+				    VIGIL_ERROR_INVALID_FILE,
+				    "key %s: '%s' is not an interface name or glob",
+				    key,
+				    glob);
+			return FALSE;
+		}
+		g_ptr_array_add(globs, g_strdup(glob));
+	}
+	g_ptr_array_add(globs, NULL);
+	g_strfreev(*value);
+	*value = (gchar **)g_ptr_array_free(g_steal_pointer(&globs), FALSE);
 	return TRUE;
 }
 
@@ -332,7 +378,8 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 	groups = g_key_file_get_groups(kf, NULL);
 	for (guint i = 0; groups[i] != NULL; i++) {
 		if (!g_str_equal(groups[i], CONFIG_GROUP) &&
-		    !g_str_equal(groups[i], CONNECTIVITY_GROUP))
+		    !g_str_equal(groups[i], CONNECTIVITY_GROUP) &&
+		    !g_str_equal(groups[i], NETWORK_GROUP))
 			g_warning("ignoring unknown group [%s]", groups[i]);
 	}
 	keys = g_key_file_get_keys(kf, CONFIG_GROUP, NULL, NULL);
@@ -346,6 +393,16 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		if (!g_strv_contains(connectivity_keys, keys[i]))
 			g_warning("ignoring unknown key %s in [connectivity]", keys[i]);
 	}
+	g_strfreev(keys);
+	keys = g_key_file_get_keys(kf, NETWORK_GROUP, NULL, NULL);
+	for (guint i = 0; keys != NULL && keys[i] != NULL; i++) {
+		if (!g_strv_contains(network_keys, keys[i]))
+			g_warning("ignoring unknown key %s in [%s]", keys[i], NETWORK_GROUP);
+	}
+	if (!config_get_globs(kf, "PreferredInterfaces", &self->preferred_interfaces, error))
+		return FALSE;
+	if (!config_get_globs(kf, "MeteredInterfaces", &self->metered_interfaces, error))
+		return FALSE;
 
 	mode = g_key_file_get_string(kf, CONFIG_GROUP, "Mode", NULL);
 	if (mode != NULL) {

@@ -50,6 +50,8 @@ typedef struct {
 	gchar *fallback6;
 	gchar *resolv_conf; /* NULL: /run/systemd/resolve/resolv.conf, else /etc/resolv.conf */
 	gchar *lease_dir;   /* systemd-networkd's DHCPv4 leases, one file per ifindex */
+	gchar **preferred_interfaces; /* [network], ordered globs */
+	gchar **metered_interfaces;   /* [network], globs */
 } VigilConfig;
 
 VigilConfig *

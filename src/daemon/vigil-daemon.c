@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
-#include <ifaddrs.h>
 #include <linux/netfilter.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -24,6 +23,7 @@
 #include "vigil-dns-cache.h"
 #include "vigil-dns-capture.h"
 #include "vigil-error.h"
+#include "vigil-netmon.h"
 #include "vigil-nfqueue.h"
 #include "vigil-nft-plan.h"
 #include "vigil-nl-conntrack.h"
@@ -55,9 +55,9 @@ struct _VigilDaemon {
 	VigilMode mode;
 	gboolean started;
 	guint expiry_id;
-	GQueue recent;		 /* of VigilEvent, oldest first */
-	GHashTable *iface_names; /* ifindex -> interned name */
-	GHashTable *user_names;	 /* uid -> interned name */
+	GQueue recent;		/* of VigilEvent, oldest first */
+	GHashTable *user_names; /* uid -> interned name */
+	GHashTable *probed;	/* uplink key -> what was checked there (see uplink_signature) */
 	gint print_fd;
 	GString *print_pending;
 	guint print_idle_id;
@@ -76,6 +76,7 @@ struct _VigilDaemon {
 	VigilConnectionTable *connections;
 	VigilNlConntrack *conntrack;
 	VigilPortalChecker *portal;
+	VigilNetmon *netmon;
 	VigilAgentManager *agents;
 	GHashTable *prompts;	    /* key -> VigilPrompt */
 	GHashTable *recent_answers; /* key -> VigilRecentAnswer */
@@ -118,16 +119,13 @@ vigil_daemon_lookup_iface(VigilDaemon *self, guint32 ifindex)
 
 	if (ifindex == 0)
 		return NULL;
-	name = g_hash_table_lookup(self->iface_names, GUINT_TO_POINTER(ifindex));
+	name = vigil_netmon_lookup_name(self->netmon, ifindex);
 	if (name != NULL)
 		return name;
-	/* interfaces come and go rarely; the network monitor will refresh this on rtnetlink
-	 * events, until then a cached name is good enough */
+	/* an interface so new that its link event is still on the way to the monitor */
 	if (if_indextoname(ifindex, buf) == NULL)
 		return NULL;
-	name = g_intern_string(buf);
-	g_hash_table_insert(self->iface_names, GUINT_TO_POINTER(ifindex), (gpointer)name);
-	return name;
+	return g_intern_string(buf);
 }
 
 static const gchar *
@@ -1015,6 +1013,131 @@ vigil_daemon_dns_pid_cb(const VigilDnsFlow *dns_flow, gpointer user_data)
 	return process != NULL ? (gint)vigil_process_get_pid(process) : 0;
 }
 
+static const gchar *
+vigil_daemon_first_reason(const VigilNetmonInterface *iface, guint family)
+{
+	GStrv reasons = iface->reasons[vigil_netmon_family_index(family)];
+
+	if (reasons == NULL || reasons[0] == NULL)
+		return "not ranked";
+	return reasons[0];
+}
+
+/* one interface and family, as a hash key */
+static gpointer
+vigil_daemon_uplink_key(guint ifindex, guint family)
+{
+	return GUINT_TO_POINTER(ifindex << 1 | vigil_netmon_family_index(family));
+}
+
+/* what makes a network new for the checker: the interface's name, its addresses of the
+ * family and the gateway of its default route. A change of metric alone is not a new
+ * network; a lost carrier makes the interface no uplink, so coming back is a new check */
+static gchar *
+vigil_daemon_uplink_signature(const VigilNetmonInterface *iface, guint family)
+{
+	guint index = vigil_netmon_family_index(family);
+	GString *str = g_string_new(iface->name);
+
+	for (guint i = 0; iface->addresses != NULL && iface->addresses[i] != NULL; i++) {
+		gboolean v6 = strchr(iface->addresses[i], ':') != NULL;
+		if (v6 == (family == 6))
+			g_string_append_printf(str, " %s", iface->addresses[i]);
+	}
+	g_string_append_printf(str,
+			       " via %s",
+			       iface->gateway[index] != NULL ? iface->gateway[index] : "link");
+	return g_string_free(str, FALSE);
+}
+
+/* the network monitor saw links, addresses or routes change: check the uplinks that are
+ * new or changed, and forget the interfaces and families that are no uplink any more */
+static void
+vigil_daemon_netmon_changed_cb(VigilNetmon *netmon, gpointer user_data)
+{
+	VigilDaemon *self = VIGIL_DAEMON(user_data);
+	g_autoptr(GPtrArray) ifaces = vigil_netmon_get_interfaces(netmon);
+	g_autoptr(GHashTable) now =
+	    g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	g_autoptr(GHashTable) gone = g_hash_table_new(g_direct_hash, g_direct_equal);
+	GHashTableIter iter;
+	gpointer key;
+
+	for (guint i = 0; i < ifaces->len; i++) {
+		const VigilNetmonInterface *iface = g_ptr_array_index(ifaces, i);
+
+		for (guint family = 4; family <= 6; family += 2) {
+			gpointer uplink = vigil_daemon_uplink_key(iface->ifindex, family);
+			g_autofree gchar *signature = NULL;
+			const gchar *old;
+
+			if (iface->rank[vigil_netmon_family_index(family)] < 0)
+				continue;
+			signature = vigil_daemon_uplink_signature(iface, family);
+			old = g_hash_table_lookup(self->probed, uplink);
+			if (old == NULL || !g_str_equal(old, signature)) {
+				g_debug("connectivity: checking %s over IPv%u (%s)",
+					iface->name,
+					family,
+					old == NULL ? "new uplink" : "its network changed");
+				vigil_portal_checker_check(self->portal,
+							   iface->name,
+							   iface->ifindex,
+							   family);
+			}
+			g_hash_table_insert(now, uplink, g_steal_pointer(&signature));
+		}
+	}
+
+	/* the checker forgets both families of an interface at once: one that stays an
+	 * uplink in the other family is checked again */
+	g_hash_table_iter_init(&iter, self->probed);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		if (!g_hash_table_contains(now, key))
+			g_hash_table_add(gone, GUINT_TO_POINTER(GPOINTER_TO_UINT(key) >> 1));
+	}
+	g_hash_table_iter_init(&iter, gone);
+	while (g_hash_table_iter_next(&iter, &key, NULL)) {
+		guint ifindex = GPOINTER_TO_UINT(key);
+		const gchar *name = vigil_netmon_lookup_name(netmon, ifindex);
+
+		vigil_portal_checker_forget(self->portal, ifindex);
+		for (guint family = 4; family <= 6; family += 2) {
+			if (name == NULL ||
+			    !g_hash_table_contains(now, vigil_daemon_uplink_key(ifindex, family)))
+				continue;
+			vigil_portal_checker_check(self->portal, name, ifindex, family);
+		}
+	}
+	g_hash_table_unref(self->probed);
+	self->probed = g_steal_pointer(&now);
+}
+
+/* what the probes found orders the network monitor's successors */
+static void
+vigil_daemon_portal_changed_cb(VigilPortalChecker *portal, gpointer user_data)
+{
+	VigilDaemon *self = VIGIL_DAEMON(user_data);
+	g_autoptr(GPtrArray) ifaces = vigil_netmon_get_interfaces(self->netmon);
+
+	for (guint i = 0; i < ifaces->len; i++) {
+		const VigilNetmonInterface *iface = g_ptr_array_index(ifaces, i);
+
+		for (guint family = 4; family <= 6; family += 2) {
+			gint64 rtt_usec = -1;
+			VigilConnectivity state = vigil_portal_checker_get_state(portal,
+										 iface->ifindex,
+										 family,
+										 &rtt_usec);
+			vigil_netmon_set_validation(self->netmon,
+						    iface->ifindex,
+						    family,
+						    state,
+						    rtt_usec);
+		}
+	}
+}
+
 gboolean
 vigil_daemon_start(VigilDaemon *self, GError **error)
 {
@@ -1041,6 +1164,10 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	if (!vigil_dns_capture_start(self->dns_capture, &error_local)) {
 		g_warning("cannot watch DNS answers, connections get no host names: %s",
 			  error_local->message);
+		g_clear_error(&error_local);
+	}
+	if (!vigil_netmon_start(self->netmon, &error_local)) {
+		g_warning("cannot follow the network interfaces: %s", error_local->message);
 		g_clear_error(&error_local);
 	}
 	self->connections = vigil_connection_table_new(65536);
@@ -1078,100 +1205,63 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 		  self->config->queue_num,
 		  self->config->fail_open ? "fail-open" : "fail-closed");
 
-	/* the probes carry OwnMark, which the table now lets pass */
+	/* the probes carry OwnMark, which the table now lets pass; the first checks start
+	 * when the network monitor has its first picture of the interfaces */
 	if (!vigil_portal_checker_load(self->portal, error))
 		return FALSE;
-	if (!vigil_daemon_check_connectivity(self, NULL, &error_local)) {
-		g_warning("cannot check connectivity: %s", error_local->message);
-		g_clear_error(&error_local);
-	}
+	g_signal_connect_object(self->netmon,
+				"changed",
+				G_CALLBACK(vigil_daemon_netmon_changed_cb),
+				self,
+				0);
+	g_signal_connect_object(self->portal,
+				"changed",
+				G_CALLBACK(vigil_daemon_portal_changed_cb),
+				self,
+				0);
+	vigil_daemon_netmon_changed_cb(self->netmon, self);
 	return TRUE;
-}
-
-typedef struct {
-	gchar *ifname;
-	guint ifindex;
-	guint family;
-} VigilUplink;
-
-static void
-vigil_uplink_free(VigilUplink *uplink)
-{
-	g_free(uplink->ifname);
-	g_free(uplink);
-}
-
-/* what a connectivity check covers: every interface that is up, not loopback, with an
- * address of the family (not only link-local for IPv6). The network monitor's list
- * replaces this one later */
-static GPtrArray *
-vigil_daemon_list_uplinks(void)
-{
-	g_autoptr(GPtrArray) uplinks =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)vigil_uplink_free);
-	struct ifaddrs *ifaddr = NULL;
-
-	if (getifaddrs(&ifaddr) < 0)
-		return g_steal_pointer(&uplinks);
-	for (struct ifaddrs *ifa = ifaddr; ifa != NULL; ifa = ifa->ifa_next) {
-		guint family;
-		gboolean seen = FALSE;
-		VigilUplink *uplink;
-
-		if (ifa->ifa_addr == NULL || (ifa->ifa_flags & IFF_UP) == 0 ||
-		    (ifa->ifa_flags & IFF_LOOPBACK) != 0)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET) {
-			family = 4;
-		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 =
-			    (const struct sockaddr_in6 *)ifa->ifa_addr;
-			/* fe80::/10 */
-			if (sin6->sin6_addr.s6_addr[0] == 0xfe &&
-			    (sin6->sin6_addr.s6_addr[1] & 0xc0) == 0x80)
-				continue;
-			family = 6;
-		} else {
-			continue;
-		}
-		for (guint i = 0; i < uplinks->len; i++) {
-			VigilUplink *other = g_ptr_array_index(uplinks, i);
-			if (other->family == family && g_str_equal(other->ifname, ifa->ifa_name))
-				seen = TRUE;
-		}
-		if (seen)
-			continue;
-		uplink = g_new0(VigilUplink, 1);
-		uplink->ifname = g_strdup(ifa->ifa_name);
-		uplink->ifindex = if_nametoindex(ifa->ifa_name);
-		uplink->family = family;
-		if (uplink->ifindex == 0) {
-			vigil_uplink_free(uplink);
-			continue;
-		}
-		g_ptr_array_add(uplinks, uplink);
-	}
-	freeifaddrs(ifaddr);
-	return g_steal_pointer(&uplinks);
 }
 
 /**
  * vigil_daemon_check_connectivity:
  * @ifname: an interface name, or NULL or "" for every interface
  *
- * Checks connectivity now, through vigil_portal_checker_request(): a check in progress
- * goes on, one that started less than 5 seconds ago is not repeated.
+ * Checks connectivity now, through vigil_portal_checker_request(), on each family in which
+ * the interface is an uplink (the network monitor ranks it: up, carrier, an address and a
+ * default route): a check in progress goes on, one that started less than 5 seconds ago
+ * is not repeated.
  */
 gboolean
 vigil_daemon_check_connectivity(VigilDaemon *self, const gchar *ifname, GError **error)
 {
-	g_autoptr(GPtrArray) uplinks = NULL;
+	g_autoptr(GPtrArray) ifaces = NULL;
 	gboolean all = ifname == NULL || ifname[0] == '\0';
+	const VigilNetmonInterface *named = NULL;
 	guint found = 0;
 
 	g_return_val_if_fail(VIGIL_IS_DAEMON(self), FALSE);
 
-	if (!all && (strlen(ifname) >= IF_NAMESIZE || if_nametoindex(ifname) == 0)) {
+	ifaces = vigil_netmon_get_interfaces(self->netmon);
+	for (guint i = 0; i < ifaces->len; i++) {
+		const VigilNetmonInterface *iface = g_ptr_array_index(ifaces, i);
+
+		if (!all && !g_str_equal(iface->name, ifname))
+			continue;
+		named = iface;
+		for (guint family = 4; family <= 6; family += 2) {
+			if (iface->rank[vigil_netmon_family_index(family)] < 0)
+				continue;
+			vigil_portal_checker_request(self->portal,
+						     iface->name,
+						     iface->ifindex,
+						     family);
+			found++;
+		}
+	}
+	if (all || found > 0)
+		return TRUE;
+	if (named == NULL) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_NOT_FOUND,
@@ -1179,27 +1269,15 @@ vigil_daemon_check_connectivity(VigilDaemon *self, const gchar *ifname, GError *
 			    ifname);
 		return FALSE;
 	}
-	uplinks = vigil_daemon_list_uplinks();
-	for (guint i = 0; i < uplinks->len; i++) {
-		VigilUplink *uplink = g_ptr_array_index(uplinks, i);
-		if (!all && !g_str_equal(uplink->ifname, ifname))
-			continue;
-		vigil_portal_checker_request(self->portal,
-					     uplink->ifname,
-					     uplink->ifindex,
-					     uplink->family);
-		found++;
-	}
-	if (!all && found == 0) {
-		g_set_error(
-		    error,
+	g_set_error(error,
 		    VIGIL_ERROR,
 		    VIGIL_ERROR_INVALID_ARGUMENT,
-		    "interface '%s' is down, a loopback or has no address: nothing to check",
-		    ifname);
-		return FALSE;
-	}
-	return TRUE;
+		    "interface '%s' is no uplink in either family, nothing to check (IPv4: %s; "
+		    "IPv6: %s)",
+		    ifname,
+		    vigil_daemon_first_reason(named, 4),
+		    vigil_daemon_first_reason(named, 6));
+	return FALSE;
 }
 
 VigilPortalChecker *
@@ -1226,6 +1304,7 @@ vigil_daemon_stop(VigilDaemon *self)
 		vigil_dns_capture_stop(self->dns_capture);
 	if (self->conntrack != NULL)
 		vigil_nl_conntrack_stop(self->conntrack);
+	vigil_netmon_stop(self->netmon);
 	vigil_daemon_finish_refreshes(self, TRUE);
 	if (self->print_fd >= 0)
 		vigil_daemon_print_flush(self);
@@ -1303,14 +1382,16 @@ vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents)
 	g_set_object(&self->agents, agents);
 }
 
-/* counters of long connections move only with conntrack dumps: refresh them every 2 s
- * while someone watches, and not at all when nobody does. Conntrack events, which cost
- * every new connection several microseconds in the kernel, only while someone watches too:
- * otherwise the table learns of new connections from a dump a few seconds after them, and
- * clients that ask (GetConnections, GetApps) get a fresh dump first */
+/* counters of long connections move only with conntrack dumps, and interface rates only
+ * with link dumps: refresh them every 2 s while someone watches, and not at all when nobody
+ * does. Conntrack events, which cost every new connection several microseconds in the
+ * kernel, only while someone watches too: otherwise the table learns of new connections
+ * from a dump a few seconds after them, and clients that ask (GetConnections, GetApps) get
+ * a fresh dump first */
 void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched)
 {
+	vigil_netmon_set_watched(self->netmon, watched);
 	if (self->conntrack == NULL)
 		return;
 	vigil_nl_conntrack_set_refresh_interval(self->conntrack, watched ? 2 : 0);
@@ -1408,6 +1489,12 @@ vigil_daemon_refresh_connections_finish(VigilDaemon *self, GAsyncResult *res, GE
 {
 	g_return_val_if_fail(g_task_is_valid(res, self), FALSE);
 	return g_task_propagate_boolean(G_TASK(res), error);
+}
+
+VigilNetmon *
+vigil_daemon_get_netmon(VigilDaemon *self)
+{
+	return self->netmon;
 }
 
 VigilConnectionTable *
@@ -1798,6 +1885,7 @@ vigil_daemon_dispose(GObject *object)
 	g_clear_object(&self->dns_capture);
 	g_clear_object(&self->dns_cache);
 	g_clear_object(&self->conntrack);
+	g_clear_object(&self->netmon);
 	g_clear_object(&self->connections);
 	g_clear_object(&self->backend);
 	g_clear_object(&self->store);
@@ -1811,8 +1899,8 @@ vigil_daemon_finalize(GObject *object)
 	VigilDaemon *self = VIGIL_DAEMON(object);
 
 	g_queue_clear_full(&self->recent, (GDestroyNotify)vigil_event_unref);
-	g_hash_table_unref(self->iface_names);
 	g_hash_table_unref(self->user_names);
+	g_hash_table_unref(self->probed);
 	g_string_free(self->print_pending, TRUE);
 	g_ptr_array_unref(self->batch);
 	g_hash_table_unref(self->prompts);
@@ -1857,8 +1945,8 @@ static void
 vigil_daemon_init(VigilDaemon *self)
 {
 	g_queue_init(&self->recent);
-	self->iface_names = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->user_names = g_hash_table_new(g_direct_hash, g_direct_equal);
+	self->probed = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	self->print_fd = -1;
 	self->print_pending = g_string_new(NULL);
 	self->batch = g_ptr_array_new_with_free_func((GDestroyNotify)vigil_event_unref);
@@ -1882,5 +1970,7 @@ vigil_daemon_new(VigilConfig *config, VigilNftBackend *backend)
 	self->mode = config->mode;
 	self->backend = g_object_ref(backend);
 	self->portal = vigil_portal_checker_new(config);
+	self->netmon = vigil_netmon_new((const gchar *const *)config->preferred_interfaces,
+					(const gchar *const *)config->metered_interfaces);
 	return self;
 }

@@ -11,6 +11,7 @@
 #include "vigil-config.h"
 #include "vigil-connection-table.h"
 #include "vigil-event.h"
+#include "vigil-netmon.h"
 #include "vigil-nft-backend.h"
 #include "vigil-portal-checker.h"
 #include "vigil-rule-set.h"
@@ -68,6 +69,8 @@ void
 vigil_daemon_set_agent_manager(VigilDaemon *self, VigilAgentManager *agents);
 VigilConnectionTable *
 vigil_daemon_get_connection_table(VigilDaemon *self);
+VigilNetmon *
+vigil_daemon_get_netmon(VigilDaemon *self);
 void
 vigil_daemon_set_watched(VigilDaemon *self, gboolean watched);
 void

@@ -20,6 +20,9 @@
 /* ConnectionsChanged goes out at most this often, and only after a change */
 #define CONNECTIONS_INTERVAL_MS 300
 
+/* InterfacesChanged goes out at most this often, and only after a change */
+#define INTERFACES_INTERVAL_MS 300
+
 typedef struct {
 	gchar *sender;
 	guint32 uid;
@@ -41,6 +44,9 @@ struct _VigilDBusService {
 	gulong events_id;
 	gulong rules_changed_id;
 	gulong connectivity_changed_id;
+	gulong netmon_updated_id;
+	guint interfaces_id;
+	gboolean interfaces_pending;
 };
 
 G_DEFINE_FINAL_TYPE(VigilDBusService, vigil_dbus_service, G_TYPE_OBJECT)
@@ -991,6 +997,145 @@ vigil_dbus_service_connections_changed_cb(VigilConnectionTable *table, gpointer 
 }
 
 static void
+vigil_dbus_service_add_reasons(GVariantBuilder *builder, GStrv reasons, const gchar *prefix)
+{
+	for (guint i = 0; reasons != NULL && reasons[i] != NULL; i++) {
+		g_autofree gchar *reason = prefix != NULL
+					       ? g_strdup_printf("%s: %s", prefix, reasons[i])
+					       : g_strdup(reasons[i]);
+		g_variant_builder_add(builder, "s", reason);
+	}
+}
+
+static GVariant *
+vigil_dbus_service_interface_to_variant(VigilNetmonInterface *iface)
+{
+	const gchar *suffixes[2] = {"v4", "v6"};
+	GVariantBuilder builder;
+	GVariantBuilder reasons;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&builder, "{sv}", "name", g_variant_new_string(iface->name));
+	g_variant_builder_add(&builder, "{sv}", "index", g_variant_new_uint32(iface->ifindex));
+	g_variant_builder_add(&builder, "{sv}", "kind", g_variant_new_string(iface->kind));
+	g_variant_builder_add(&builder, "{sv}", "up", g_variant_new_boolean(iface->up));
+	g_variant_builder_add(&builder, "{sv}", "carrier", g_variant_new_boolean(iface->carrier));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "operstate",
+			      g_variant_new_string(iface->operstate));
+	g_variant_builder_add(&builder, "{sv}", "mtu", g_variant_new_uint32(iface->mtu));
+	g_variant_builder_add(&builder,
+			      "{sv}",
+			      "addresses",
+			      g_variant_new_strv((const gchar *const *)iface->addresses, -1));
+	g_variant_builder_add(&builder, "{sv}", "metered", g_variant_new_boolean(iface->metered));
+	g_variant_builder_add(&builder, "{sv}", "rx-bytes", g_variant_new_uint64(iface->rx_bytes));
+	g_variant_builder_add(&builder, "{sv}", "tx-bytes", g_variant_new_uint64(iface->tx_bytes));
+	g_variant_builder_add(&builder, "{sv}", "rx-rate", g_variant_new_double(iface->rx_rate));
+	g_variant_builder_add(&builder, "{sv}", "tx-rate", g_variant_new_double(iface->tx_rate));
+	for (guint f = 0; f < 2; f++) {
+		g_autofree gchar *route_key = g_strdup_printf("default-route-%s", suffixes[f]);
+		g_autofree gchar *metric_key = g_strdup_printf("metric-%s", suffixes[f]);
+		g_autofree gchar *gateway_key = g_strdup_printf("gateway-%s", suffixes[f]);
+		g_autofree gchar *rank_key = g_strdup_printf("rank-%s", suffixes[f]);
+		g_autofree gchar *reasons_key = g_strdup_printf("reasons-%s", suffixes[f]);
+
+		g_variant_builder_add(&builder,
+				      "{sv}",
+				      route_key,
+				      g_variant_new_boolean(iface->default_route[f]));
+		if (iface->default_route[f])
+			g_variant_builder_add(&builder,
+					      "{sv}",
+					      metric_key,
+					      g_variant_new_uint32(iface->metric[f]));
+		if (iface->gateway[f] != NULL)
+			g_variant_builder_add(&builder,
+					      "{sv}",
+					      gateway_key,
+					      g_variant_new_string(iface->gateway[f]));
+		g_variant_builder_add(&builder,
+				      "{sv}",
+				      rank_key,
+				      g_variant_new_int32(iface->rank[f]));
+		g_variant_builder_add(
+		    &builder,
+		    "{sv}",
+		    reasons_key,
+		    g_variant_new_strv((const gchar *const *)iface->reasons[f], -1));
+	}
+	/* both families in one list; said once when they agree (loopback, a link down) */
+	g_variant_builder_init(&reasons, G_VARIANT_TYPE_STRING_ARRAY);
+	if (g_strv_equal((const gchar *const *)iface->reasons[0],
+			 (const gchar *const *)iface->reasons[1])) {
+		vigil_dbus_service_add_reasons(&reasons, iface->reasons[0], NULL);
+	} else {
+		vigil_dbus_service_add_reasons(&reasons, iface->reasons[0], "IPv4");
+		vigil_dbus_service_add_reasons(&reasons, iface->reasons[1], "IPv6");
+	}
+	g_variant_builder_add(&builder, "{sv}", "reasons", g_variant_builder_end(&reasons));
+	return g_variant_builder_end(&builder);
+}
+
+static GVariant *
+vigil_dbus_service_get_interfaces(VigilDBusService *self)
+{
+	g_autoptr(GPtrArray) interfaces =
+	    vigil_netmon_get_interfaces(vigil_daemon_get_netmon(self->daemon));
+	GVariantBuilder builder;
+
+	g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+	for (guint i = 0; i < interfaces->len; i++)
+		g_variant_builder_add_value(
+		    &builder,
+		    vigil_dbus_service_interface_to_variant(g_ptr_array_index(interfaces, i)));
+	return g_variant_builder_end(&builder);
+}
+
+/* true when the value changed */
+static gboolean
+vigil_dbus_service_publish_interfaces(VigilDBusService *self)
+{
+	g_autoptr(GVariant) value = g_variant_ref_sink(vigil_dbus_service_get_interfaces(self));
+	GVariant *old = vigil_dbus_daemon1_get_interfaces(self->skeleton);
+
+	if (old != NULL && g_variant_equal(old, value))
+		return FALSE;
+	vigil_dbus_daemon1_set_interfaces(self->skeleton, value);
+	vigil_dbus_daemon1_emit_interfaces_changed(self->skeleton, value);
+	return TRUE;
+}
+
+static gboolean
+vigil_dbus_service_interfaces_cb(gpointer user_data)
+{
+	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
+
+	if (self->interfaces_pending) {
+		self->interfaces_pending = FALSE;
+		if (vigil_dbus_service_publish_interfaces(self))
+			return G_SOURCE_CONTINUE;
+	}
+	self->interfaces_id = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void
+vigil_dbus_service_netmon_updated_cb(VigilNetmon *netmon, gpointer user_data)
+{
+	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
+
+	if (self->interfaces_id != 0) {
+		self->interfaces_pending = TRUE;
+		return;
+	}
+	if (vigil_dbus_service_publish_interfaces(self))
+		self->interfaces_id =
+		    g_timeout_add(INTERFACES_INTERVAL_MS, vigil_dbus_service_interfaces_cb, self);
+}
+
+static void
 vigil_dbus_service_rules_changed_cb(VigilDaemon *daemon, GStrv ids, gpointer user_data)
 {
 	VigilDBusService *self = VIGIL_DBUS_SERVICE(user_data);
@@ -1064,8 +1209,7 @@ vigil_dbus_service_start(VigilDBusService *self,
 	    vigil_action_to_string(vigil_daemon_get_default_action(self->daemon)));
 	vigil_dbus_daemon1_set_prompt_timeout(self->skeleton,
 					      vigil_daemon_get_prompt_timeout(self->daemon));
-	vigil_dbus_daemon1_set_interfaces(self->skeleton,
-					  g_variant_new_array(G_VARIANT_TYPE_VARDICT, NULL, 0));
+	vigil_dbus_daemon1_set_interfaces(self->skeleton, vigil_dbus_service_get_interfaces(self));
 	vigil_dbus_daemon1_set_connectivity(
 	    self->skeleton,
 	    vigil_portal_checker_to_variant(vigil_daemon_get_portal_checker(self->daemon)));
@@ -1099,6 +1243,10 @@ vigil_dbus_service_start(VigilDBusService *self,
 			     "changed",
 			     G_CALLBACK(vigil_dbus_service_connectivity_changed_cb),
 			     self);
+	self->netmon_updated_id = g_signal_connect(vigil_daemon_get_netmon(self->daemon),
+						   "updated",
+						   G_CALLBACK(vigil_dbus_service_netmon_updated_cb),
+						   self);
 	return TRUE;
 }
 
@@ -1130,7 +1278,10 @@ vigil_dbus_service_dispose(GObject *object)
 	g_clear_handle_id(&self->owner_id, g_bus_unown_name);
 	g_clear_handle_id(&self->stats_id, g_source_remove);
 	g_clear_handle_id(&self->connections_id, g_source_remove);
+	g_clear_handle_id(&self->interfaces_id, g_source_remove);
 	if (self->daemon != NULL) {
+		g_clear_signal_handler(&self->netmon_updated_id,
+				       vigil_daemon_get_netmon(self->daemon));
 		if (vigil_daemon_get_connection_table(self->daemon) != NULL)
 			g_clear_signal_handler(&self->connections_changed_id,
 					       vigil_daemon_get_connection_table(self->daemon));

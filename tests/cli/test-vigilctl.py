@@ -168,11 +168,11 @@ Queue overruns:     0
 Malformed packets:  0
 
 Interfaces, best first:
-  #  NAME   KIND           CARRIER  IPV4      IPV6         RX       TX  CONNECTIVITY  ADDRESSES
-  1  eth0   ethernet       up       default   -     1.5 KiB/s  512 B/s  v4 full       198.18.0.1/15, fd00::1/64
+  #  NAME   KIND           CARRIER  IPV4      IPV6      RX       TX  CONNECTIVITY  ADDRESSES
+  1  eth0   ethernet       up       default   -     10 MiB  1.0 MiB  v4 full       198.18.0.1/15, fd00::1/64
       - carries the IPv4 default route (metric 100)
       - no IPv6 default route
-  2  wwan0  wwan, metered  up       backup 1  -         0 B/s    0 B/s  v4 portal     198.19.0.7/32
+  2  wwan0  wwan, metered  up       backup 1  -        0 B      0 B  v4 portal     198.19.0.7/32
       - metered: takes over only when eth0 fails
       v4 portal: the HTTP probe was redirected
       v4 sign-in page: http://portal.example/login
@@ -197,6 +197,38 @@ Interfaces, best first:
         # documented keys the daemon left out are null
         self.assertIsNone(doc['connectivity'][0]['portal-url'])
         self.assertEqual(doc['connectivity'][1]['portal-url'], 'http://portal.example/login')
+
+    def test_interfaces(self):
+        out, err = self.ctl('interfaces')
+        self.assertEqual(err, '')
+        self.assertEqual(out, '''\
+  #  NAME   KIND           CARRIER  IPV4      IPV6      RX       TX  CONNECTIVITY  ADDRESSES
+  1  eth0   ethernet       up       default   -     10 MiB  1.0 MiB  v4 full       198.18.0.1/15, fd00::1/64
+      - carries the IPv4 default route (metric 100)
+      - no IPv6 default route
+  2  wwan0  wwan, metered  up       backup 1  -        0 B      0 B  v4 portal     198.19.0.7/32
+      - metered: takes over only when eth0 fails
+      v4 portal: the HTTP probe was redirected
+      v4 sign-in page: http://portal.example/login
+      v4 venue page: http://venue.example/
+      v4 remaining: 1h00m, 100 MiB
+''')
+        _, err = self.ctl('interfaces', 'extra', rc=2)
+        self.assertIn("'interfaces' takes no arguments", err)
+
+    def test_interfaces_json(self):
+        out, _ = self.ctl('interfaces', '--json')
+        self.assertEqual(out.count('\n'), 1)
+        doc = json.loads(out)
+        self.assertEqual([i['name'] for i in doc], ['eth0', 'wwan0'])
+        # the documented keys come first, in a stable order; what is missing is null
+        self.assertEqual(list(doc[0])[:5], ['name', 'index', 'kind', 'carrier', 'addresses'])
+        self.assertEqual(doc[0]['rank-v4'], 0)
+        self.assertEqual(doc[1]['rank-v4'], 1)
+        self.assertTrue(doc[1]['metered'])
+        self.assertIsNone(doc[0]['gateway-v4'])
+        self.assertEqual(doc[0]['reasons'], ['carries the IPv4 default route (metric 100)',
+                                             'no IPv6 default route'])
 
     def test_system_bus_is_the_default(self):
         # no --address: GLib finds the private bus through DBUS_SYSTEM_BUS_ADDRESS
