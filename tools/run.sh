@@ -52,8 +52,18 @@ else
     echo "run.sh: no system bus answered; started one for this session at $DBUS_SYSTEM_BUS_ADDRESS"
 fi
 
+# a trial run contacts no third party unasked: the connectivity probes (DNS, then HTTP and
+# HTTPS to the check endpoint of vigild.conf) only with VIGIL_PROBES=1; an installed vigild
+# probes as its vigild.conf says
+probes=--no-probes
+if [ "${VIGIL_PROBES:-0}" = 1 ]; then
+    probes=
+else
+    echo "run.sh: connectivity probes are off; VIGIL_PROBES=1 turns them on"
+fi
 echo "run.sh: starting vigild (fail-open: if it stops, connections pass unfiltered)"
-"$vigild" -v "$@" 2> "$rundir/vigild.log" &
+# shellcheck disable=SC2086
+"$vigild" -v $probes "$@" 2> "$rundir/vigild.log" &
 vigild_pid=$!
 cleanup() {
     trap - EXIT INT TERM

@@ -89,6 +89,7 @@ main(int argc, char **argv)
 	g_autofree gchar *bus_address = NULL;
 	gboolean replace = FALSE;
 	gboolean no_dbus = FALSE;
+	gboolean no_probes = FALSE;
 	g_autoptr(VigilNftBackend) backend = NULL;
 	g_autoptr(VigilConfig) config = vigil_config_new();
 	g_autofree gchar *config_path = NULL;
@@ -143,6 +144,13 @@ main(int argc, char **argv)
 	     "Replace a running vigild on the bus",
 	     NULL},
 	    {"no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus, "Do not serve D-Bus at all", NULL},
+	    {"no-probes",
+	     0,
+	     0,
+	     G_OPTION_ARG_NONE,
+	     &no_probes,
+	     "Send no connectivity probes (Enabled=false in [connectivity])",
+	     NULL},
 	    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Show the version and exit", NULL},
 	    {NULL}};
 
@@ -191,6 +199,8 @@ main(int argc, char **argv)
 		}
 		config->queue_num = queue_num;
 	}
+	if (no_probes)
+		config->connectivity_enabled = FALSE;
 	/* formatting a summary nobody reads costs time on every new connection */
 	config->log_verdicts =
 	    config->log_verdicts && (verbose > 0 || g_log_writer_is_journald(fileno(stderr)));

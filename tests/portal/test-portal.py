@@ -168,7 +168,8 @@ class PortalTest(unittest.TestCase):
         self.bus = test_dbus.Bus()
         self.addCleanup(self.bus.close)
 
-    def start(self, second_uplink=False, conf=None, state=None, mode='ask', fail_open=True):
+    def start(self, second_uplink=False, conf=None, state=None, mode='ask', fail_open=True,
+              args=()):
         self.netw = Network(second_uplink)
         self.addCleanup(self.netw.down)
         self.netw.up()
@@ -188,7 +189,7 @@ class PortalTest(unittest.TestCase):
         class Ns:
             cli = self.netw.cli
         d = Daemon(Ns, mode=mode, fail_open=fail_open, connectivity=connectivity,
-                   extra=['--bus', self.bus.address])
+                   extra=['--bus', self.bus.address] + list(args))
         self.addCleanup(d.cleanup)
         d.start()
         self.daemon = d
@@ -507,6 +508,16 @@ class PortalTest(unittest.TestCase):
         for e in entries:
             self.assertEqual(e['state'], 'unknown')
             self.assertIn('switched off', e['detail'])
+        self.assertEqual(self.netw.log(), [])
+
+    def test_no_probes_option(self):
+        # --no-probes (tools/run.sh's default) wins over Enabled=true
+        self.start(args=['--no-probes'])
+        self.assertIsNone(self.check(''))
+        time.sleep(1)
+        entries = self.connectivity()
+        self.assertTrue(entries)
+        self.assertTrue(all(e['state'] == 'unknown' for e in entries), entries)
         self.assertEqual(self.netw.log(), [])
 
     def test_unknown_interface(self):
