@@ -183,7 +183,12 @@ add_common_reasons(VigilRankEntry *entry)
 	/* nothing to say until the connectivity checker said something */
 	if (entry->connectivity != VIGIL_CONNECTIVITY_UNKNOWN || entry->rtt_usec >= 0) {
 		g_string_append(connectivity, vigil_connectivity_to_string(entry->connectivity));
-		if (entry->rtt_usec >= 0)
+		/* a link next door answers in well under a millisecond: not "0 ms" */
+		if (entry->rtt_usec >= 0 && entry->rtt_usec < 9950)
+			g_string_append_printf(connectivity,
+					       " (probe %.1f ms)",
+					       entry->rtt_usec / 1000.0);
+		else if (entry->rtt_usec >= 0)
 			g_string_append_printf(connectivity,
 					       " (probe %" G_GINT64_FORMAT " ms)",
 					       (entry->rtt_usec + 500) / 1000);

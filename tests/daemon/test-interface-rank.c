@@ -280,7 +280,7 @@ test_rank_cost_func(void)
 	g_assert_cmpint(entries[1].rank, ==, 2);
 	assert_reason(&entries[2], "would take over: not metered, unlike wwan0");
 	assert_reason(&entries[1], "metered");
-	assert_reason(&entries[1], "connectivity: unknown (probe 1 ms)");
+	assert_reason(&entries[1], "connectivity: unknown (probe 1.0 ms)");
 	clear_entries(entries, 3);
 }
 
@@ -304,6 +304,14 @@ test_rank_quality_func(void)
 	assert_reason(&entries[1], "would take over: lower probe round trip than unprobed");
 	assert_reason(&entries[2], "connectivity: unknown (probe 12 ms)");
 	clear_entries(entries, 4);
+
+	/* under a millisecond is not "0 ms" */
+	entries[0] = uplink(1, "eth0", 100);
+	entries[0].carries_default = TRUE;
+	entries[0].rtt_usec = 300;
+	vigil_interface_rank(4, entries, 1);
+	assert_reason(&entries[0], "connectivity: unknown (probe 0.3 ms)");
+	clear_entries(entries, 1);
 }
 
 static void
