@@ -890,6 +890,34 @@ vigil_cli_json_append_dict(GString *str,
 	g_string_append_c(str, '}');
 }
 
+/**
+ * vigil_cli_json_append_dicts:
+ * @dicts: an aa{sv}, or %NULL for an empty list
+ * @keys: as for vigil_cli_json_append_dict(), with null for a listed key that is missing
+ *
+ * Appends a JSON array of the dictionaries, on one line.
+ */
+void
+vigil_cli_json_append_dicts(GString *str, GVariant *dicts, const gchar *const *keys)
+{
+	GVariantIter iter;
+	GVariant *child;
+	gboolean first = TRUE;
+
+	g_string_append_c(str, '[');
+	if (dicts != NULL) {
+		g_variant_iter_init(&iter, dicts);
+		while ((child = g_variant_iter_next_value(&iter)) != NULL) {
+			if (!first)
+				g_string_append_c(str, ',');
+			vigil_cli_json_append_dict(str, child, keys, TRUE, TRUE);
+			g_variant_unref(child);
+			first = FALSE;
+		}
+	}
+	g_string_append_c(str, ']');
+}
+
 /* one line of design.md's event JSON: every key, in order, null when unknown */
 gchar *
 vigil_cli_format_event_json(GVariant *event)

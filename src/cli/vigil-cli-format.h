@@ -98,6 +98,8 @@ vigil_cli_json_append_dict(GString *str,
 			   const gchar *const *keys,
 			   gboolean fill_null,
 			   gboolean extra_keys);
+void
+vigil_cli_json_append_dicts(GString *str, GVariant *dicts, const gchar *const *keys);
 gchar *
 vigil_cli_format_event_json(GVariant *event);
 gchar *

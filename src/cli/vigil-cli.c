@@ -176,9 +176,6 @@ vigil_cli_append_status_json(VigilCli *self, GString *str)
 	g_autoptr(GVariant) stats = vigil_cli_get_property(self, "Stats");
 	g_autoptr(GVariant) interfaces = vigil_cli_get_property(self, "Interfaces");
 	g_autoptr(GVariant) connectivity = vigil_cli_get_property(self, "Connectivity");
-	GVariantIter iter;
-	GVariant *child;
-	gboolean first;
 
 	g_string_append_c(str, '{');
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -195,31 +192,11 @@ vigil_cli_append_status_json(VigilCli *self, GString *str)
 	else
 		g_string_append(str, "null");
 
-	g_string_append(str, ",\"interfaces\":[");
-	first = TRUE;
-	if (interfaces != NULL) {
-		g_variant_iter_init(&iter, interfaces);
-		while ((child = g_variant_iter_next_value(&iter)) != NULL) {
-			if (!first)
-				g_string_append_c(str, ',');
-			vigil_cli_json_append_dict(str, child, interface_keys, TRUE, TRUE);
-			g_variant_unref(child);
-			first = FALSE;
-		}
-	}
-	g_string_append(str, "],\"connectivity\":[");
-	first = TRUE;
-	if (connectivity != NULL) {
-		g_variant_iter_init(&iter, connectivity);
-		while ((child = g_variant_iter_next_value(&iter)) != NULL) {
-			if (!first)
-				g_string_append_c(str, ',');
-			vigil_cli_json_append_dict(str, child, connectivity_keys, TRUE, TRUE);
-			g_variant_unref(child);
-			first = FALSE;
-		}
-	}
-	g_string_append(str, "]}\n");
+	g_string_append(str, ",\"interfaces\":");
+	vigil_cli_json_append_dicts(str, interfaces, interface_keys);
+	g_string_append(str, ",\"connectivity\":");
+	vigil_cli_json_append_dicts(str, connectivity, connectivity_keys);
+	g_string_append(str, "}\n");
 }
 
 static void
@@ -678,22 +655,10 @@ vigil_cli_cmd_interfaces(VigilCli *self, gchar **args, GError **error)
 	if (args[0] != NULL)
 		return _vigil_cli_usage_error(error, _("'interfaces' takes no arguments"));
 	if (self->opt_json) {
-		GString *str = g_string_new("[");
-		GVariantIter iter;
-		GVariant *child;
-		gboolean first = TRUE;
+		GString *str = g_string_new(NULL);
 
-		if (interfaces != NULL) {
-			g_variant_iter_init(&iter, interfaces);
-			while ((child = g_variant_iter_next_value(&iter)) != NULL) {
-				if (!first)
-					g_string_append_c(str, ',');
-				vigil_cli_json_append_dict(str, child, interface_keys, TRUE, TRUE);
-				g_variant_unref(child);
-				first = FALSE;
-			}
-		}
-		g_string_append(str, "]\n");
+		vigil_cli_json_append_dicts(str, interfaces, interface_keys);
+		g_string_append_c(str, '\n');
 		text = g_string_free(str, FALSE);
 		_vigil_cli_print(text);
 		return TRUE;
