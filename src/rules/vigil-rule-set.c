@@ -611,7 +611,13 @@ vigil_rule_table_cell(const VigilRuleTable *table, guint i)
  * array apart from the entries, so a lookup that finds no tag reads one line of the memo,
  * and one that does reads its entry. An answer is only stored when its query misses a
  * second time while the set still has its fingerprint: queries seen once, most of them
- * when nothing repeats, neither pay for a store nor push out answers in use. A hit costs
+ * when nothing repeats, neither pay for a store nor push out answers in use. Nor does a
+ * query seen now and then push out an answer in use: each way counts its hits (up to
+ * VIGIL_RULE_MEMO_USES_MAX), a new answer takes the way with fewer, and when that way
+ * has some left, the attempt only takes one away. So a popular answer stays while the rare
+ * queries of its set come and go, and one that stops being asked for gives way after a few
+ * of them. The counts of a set belong to one generation (its low byte, kept beside them),
+ * so the dead answers of an older one give way at once. A hit costs
  * hashing the strings and reading one line of tags and the entry, whatever the size of
  * the set; a miss costs the hashing and the line of tags on top of the index (figures in
  * bench/README.md).
@@ -645,10 +651,14 @@ typedef struct {
 
 /* what a lookup reads first, two sets to a cache line: the tags of the ways (the key's
  * hash mixed with the generation, 0 for none) and fingerprints of queries that missed */
+#define VIGIL_RULE_MEMO_USES_MAX 7
+
 typedef struct {
 	guint64 tags[VIGIL_RULE_MEMO_WAYS];
 	guint32 seen[2];
 	guint8 last_way; /* used last */
+	guint8 uses[VIGIL_RULE_MEMO_WAYS];
+	guint8 generation; /* of @uses, the low byte */
 } VigilRuleMemoSet;
 
 /* the sets apart from the entries, so that a lookup that finds no tag reads one line */
@@ -3018,8 +3028,38 @@ vigil_rule_set_memo_find(VigilRuleSet *self, guint64 hash, const VigilRuleMemoKe
 	return NULL;
 }
 
-/* stores an answer in @way, or when that is G_MAXUINT in the way of its set used least
- * recently */
+/* the counts of hits of a set, which start again at 0 with each generation */
+static inline guint8 *
+vigil_rule_set_memo_get_uses(VigilRuleSet *self, VigilRuleMemoSet *set)
+{
+	if (set->generation != (guint8)self->generation) {
+		memset(set->uses, 0, sizeof(set->uses));
+		set->generation = (guint8)self->generation;
+	}
+	return set->uses;
+}
+
+/* the way a new answer may take, or G_MAXUINT when it is not stored this time: the way with
+ * fewer hits (the one used less recently of two alike), unless it still has some; then it
+ * has one less */
+static guint
+vigil_rule_set_memo_choose_way(VigilRuleSet *self, VigilRuleMemoSet *set)
+{
+	guint8 *uses = vigil_rule_set_memo_get_uses(self, set);
+	guint way = (set->last_way + 1) % VIGIL_RULE_MEMO_WAYS;
+
+	for (guint i = 0; i < VIGIL_RULE_MEMO_WAYS; i++) {
+		if (uses[i] < uses[way])
+			way = i;
+	}
+	if (uses[way] > 0) {
+		uses[way]--;
+		return G_MAXUINT;
+	}
+	return way;
+}
+
+/* stores an answer in @way, or when that is G_MAXUINT in the way its set gives up, if any */
 static void
 vigil_rule_set_memo_store(VigilRuleSet *self,
 			  guint way,
@@ -3051,8 +3091,12 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 		*seen = fingerprint;
 		return;
 	}
-	if (way == G_MAXUINT)
-		way = (set->last_way + 1) % VIGIL_RULE_MEMO_WAYS;
+	if (way == G_MAXUINT) {
+		way = vigil_rule_set_memo_choose_way(self, set);
+		if (way == G_MAXUINT)
+			return;
+		set->uses[way] = 0;
+	}
 	set->tags[way] = vigil_rule_set_memo_tag(self, hash);
 	set->last_way = (guint8)way;
 	entry = &self->memo->entries[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)][way];
@@ -3128,8 +3172,12 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 		entry = vigil_rule_set_memo_find(self, hash, &key, &way);
 		if (entry != NULL && query->now >= entry->since && query->now < entry->expires &&
 		    vigil_rule_memo_entry_has_digest(entry, &key, query, &digest)) {
-			self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)].last_way =
-			    (guint8)way;
+			VigilRuleMemoSet *set =
+			    &self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)];
+			guint8 *uses = vigil_rule_set_memo_get_uses(self, set);
+			set->last_way = (guint8)way;
+			if (uses[way] < VIGIL_RULE_MEMO_USES_MAX)
+				uses[way]++;
 			self->memo_hits++;
 			return entry->rule;
 		}

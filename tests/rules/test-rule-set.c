@@ -2324,6 +2324,47 @@ test_memo_keys(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(test_memo_hits(fixture), ==, hits);
 }
 
+/* looks up "<prefix><n>.example" @times times for each n below @n_hosts; returns the hits */
+static guint64
+test_memo_hosts(TestFixture *fixture, const gchar *prefix, guint n_hosts, guint times)
+{
+	guint64 hits_before;
+	guint64 hits;
+
+	vigil_rule_set_get_memo_stats(fixture->set, &hits_before, NULL);
+	for (guint i = 0; i < n_hosts; i++) {
+		g_autofree gchar *host = g_strdup_printf("%s%u.example", prefix, i);
+		fixture->query.host = host;
+		for (guint j = 0; j < times; j++)
+			g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	}
+	fixture->query.host = NULL;
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, NULL);
+	return hits - hits_before;
+}
+
+/* an answer asked for often stays while rare queries of its set come and go; the answers of
+ * an older generation, however popular they were, give way at once */
+static void
+test_memo_popular(TestFixture *fixture, gconstpointer user_data)
+{
+	guint64 hits;
+
+	ADD("curl", "action", "allow", "exe", "/usr/bin/curl");
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 10), ==, 8);
+
+	/* about ten rare queries in every set, each asked for three times */
+	hits = test_memo_hosts(fixture, "rare", 20000, 3);
+	g_assert_cmpuint(hits, >, 20000 / 2);
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 1), ==, 1);
+
+	/* every way of every set taken by an answer asked for often, then a change */
+	test_memo_hosts(fixture, "hot", 4096, 10);
+	ADD("other", "action", "deny", "exe", "/usr/bin/other");
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 1), ==, 0);
+	g_assert_cmpuint(test_memo_hosts(fixture, "new", 200, 3), >=, 190);
+}
+
 static void
 test_memo_disabled(TestFixture *fixture, gconstpointer user_data)
 {
@@ -2398,6 +2439,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/memo-changes", test_memo_changes);
 	fixtured_test("/vigil/rules/rule-set/memo-keys", test_memo_keys);
 	fixtured_test("/vigil/rules/rule-set/memo-disabled", test_memo_disabled);
+	fixtured_test("/vigil/rules/rule-set/memo-popular", test_memo_popular);
 	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check",
 		      test_memo_random_cross_check);
 	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check-sparse",
