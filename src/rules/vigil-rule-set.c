@@ -722,10 +722,12 @@ vigil_rule_hash_name(const gchar *name)
 	return h;
 }
 
+/* a destination's hash is only compared and mixed into a group's (below), which is the one
+ * mix a lookup pays per destination */
 static inline guint64
 vigil_rule_hash_dest_name(guint64 name_hash, VigilRuleDestKind kind)
 {
-	return vigil_rule_mix(name_hash ^ ((guint64)(kind + 1) << 56));
+	return name_hash ^ ((guint64)(kind + 1) << 56);
 }
 
 #define VIGIL_RULE_DEST_HASH_ANY 0
@@ -733,9 +735,8 @@ vigil_rule_hash_dest_name(guint64 name_hash, VigilRuleDestKind kind)
 static inline guint64
 vigil_rule_hash_dest_cidr(guint8 family, guint8 prefix, guint64 hi, guint64 lo)
 {
-	return vigil_rule_mix((hi * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
-			      (lo * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^
-			      ((guint64)family << 8 | prefix));
+	return (hi * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
+	       (lo * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^ ((guint64)family << 8 | prefix);
 }
 
 static inline guint64
