@@ -1041,6 +1041,32 @@ vigil_rule_table_clear(VigilRuleTable *table)
 	table->len = 0;
 }
 
+/* the first lines of a block that a lookup reads: a hashed bucket's header and the start of
+ * its filter */
+#define VIGIL_RULE_PREFETCH_LINES 4
+
+/* a bucket's cell in the table of buckets holds the address of its block and, in the low bits
+ * that the block's alignment to a cache line leaves free, how many of its lines a lookup
+ * fetches as soon as it reads the cell: all of a flat block (up to 63), so that they come
+ * in from memory together instead of its size first and then the rest */
+#define VIGIL_RULE_CELL_LINES_MAX 63
+
+static gpointer
+vigil_rule_bucket_get_cell_value(const VigilRuleBucket *bucket)
+{
+	guint lines = bucket->flat ? MIN((bucket->size + 63) / 64, VIGIL_RULE_CELL_LINES_MAX)
+				   : VIGIL_RULE_PREFETCH_LINES;
+
+	g_assert(((guintptr)bucket & VIGIL_RULE_CELL_LINES_MAX) == 0);
+	return (gpointer)((guintptr)bucket | lines);
+}
+
+static inline VigilRuleBucket *
+vigil_rule_bucket_from_cell_value(gpointer value)
+{
+	return (VigilRuleBucket *)((guintptr)value & ~(guintptr)VIGIL_RULE_CELL_LINES_MAX);
+}
+
 static VigilRuleBucket *
 vigil_rule_table_find_bucket(VigilRuleTable *table,
 			     guint64 key,
@@ -1051,17 +1077,14 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 		return NULL;
 	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
-		VigilRuleBucket *bucket = vigil_rule_table_cell(table, i)->value;
+		VigilRuleBucket *bucket =
+		    vigil_rule_bucket_from_cell_value(vigil_rule_table_cell(table, i)->value);
 		if (vigil_rule_table_cell(table, i)->key == key && bucket->kind == kind &&
 		    strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
 	}
 	return NULL;
 }
-
-/* the first lines of a block that a lookup reads: a flat bucket's header, name and first
- * items */
-#define VIGIL_RULE_PREFETCH_LINES 4
 
 /* the cell where the bucket with @key would be, when the table may have it */
 static inline void
@@ -1683,7 +1706,10 @@ vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBu
 	if (old == self->any)
 		self->any = bucket;
 	else
-		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
+		vigil_rule_table_replace(&self->buckets,
+					 old->key,
+					 vigil_rule_bucket_get_cell_value(old),
+					 vigil_rule_bucket_get_cell_value(bucket));
 	vigil_rule_bucket_free(&self->arena, old);
 }
 
@@ -1965,7 +1991,9 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 		if (entry->who_name == NULL)
 			self->any = bucket;
 		else
-			vigil_rule_table_insert(&self->buckets, bucket->key, bucket);
+			vigil_rule_table_insert(&self->buckets,
+						bucket->key,
+						vigil_rule_bucket_get_cell_value(bucket));
 		return;
 	}
 	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
@@ -2023,7 +2051,9 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 	if (bucket == self->any)
 		self->any = NULL;
 	else
-		vigil_rule_table_remove(&self->buckets, bucket->key, bucket);
+		vigil_rule_table_remove(&self->buckets,
+					bucket->key,
+					vigil_rule_bucket_get_cell_value(bucket));
 	vigil_rule_bucket_free(&self->arena, bucket);
 }
 
@@ -2499,9 +2529,9 @@ vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	const VigilRuleRef *refs = vigil_rule_bucket_refs(bucket);
 	const gchar *pool = vigil_rule_bucket_pool(bucket);
 
-	/* the rest of the block, beyond what was prefetched with the cell: its lines come in
-	 * side by side rather than one after the other as the scan reaches them */
-	for (guint offset = 64 * VIGIL_RULE_PREFETCH_LINES; offset < bucket->size; offset += 64)
+	/* the rest of a large block, beyond what was prefetched with the cell: its lines come
+	 * in side by side rather than one after the other as the scan reaches them */
+	for (guint offset = 64 * VIGIL_RULE_CELL_LINES_MAX; offset < bucket->size; offset += 64)
 		__builtin_prefetch((const gchar *)bucket + offset);
 	for (guint i = 0; i < bucket->n_entries; i++) {
 		const VigilRuleItem *item = &items[i];
@@ -2722,10 +2752,13 @@ vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
 	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
 		const VigilRuleBucket *bucket;
+		guint lines;
 		if (vigil_rule_table_cell(table, i)->key != key)
 			continue;
-		bucket = vigil_rule_table_cell(table, i)->value;
-		for (guint line = 0; line < VIGIL_RULE_PREFETCH_LINES; line++)
+		bucket = vigil_rule_bucket_from_cell_value(vigil_rule_table_cell(table, i)->value);
+		lines =
+		    (guintptr)vigil_rule_table_cell(table, i)->value & VIGIL_RULE_CELL_LINES_MAX;
+		for (guint line = 0; line < lines; line++)
 			__builtin_prefetch((const gchar *)bucket + 64 * line);
 		if (bucket->kind == kind && strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
