@@ -35,10 +35,11 @@
  * one for any app), so a query looks in at most four buckets, found in an open-addressing
  * table keyed by 64-bit hashes and checked against the name. A bucket is one allocation, so
  * that a lookup that starts from cold caches pays for few dependent misses: the table cell,
- * then the block (the lookup hashes the app's names first and prefetches the blocks while it
- * hashes the host). What a lookup needs to rank and test a rule is kept in a 32-byte item
- * (score, destination hash or masked address, ports, protocol, direction, user), so the
- * rule's own entry is only read for the rare checks (lifetime, digest) and exact ties.
+ * then the block (the lookup hashes the app's names first and prefetches their cells while
+ * it hashes the host, and a block as soon as its cell is read). What a lookup needs to rank
+ * and test a rule is kept in a 32-byte item (score, destination hash or masked address,
+ * ports, protocol, direction, user), so the rule's own entry is only read for the rare
+ * checks (lifetime, digest) and exact ties.
  *
  * A bucket of up to VIGIL_RULE_FLAT_MAX rules (the usual case: an app has a few rules) is
  * flat: its items sorted best first, then the destinations' names, and a lookup scans it
@@ -55,9 +56,9 @@
  * skipped; probes are made most specific first, so once a match is found whole tiers are
  * skipped. Disabled rules are not indexed. A lookup does not allocate.
  *
- * The blocks, lists and tables come from an arena on huge pages ("the arena" below), and each
- * app's cell in the table of buckets holds a filter of the destinations its rules name, so
- * that a flow to anywhere else does not read the block (see VigilRuleSummary).
+ * The blocks, lists and tables come from an arena on huge pages ("the arena" below), and a
+ * filter of the destinations each app's rules name lets a flow to anywhere else pass over
+ * the app without reading its cell or its block (see "the filter of the apps' destinations").
  *
  * In front of the index, a memo of recent answers takes repeated queries: see "the decision
  * memo" below.
@@ -127,7 +128,9 @@ typedef struct _VigilRuleBucket VigilRuleBucket;
 
 /* what the rare checks and the exact ties need, read only for a candidate that passed the
  * tests its item answers */
-typedef struct {
+typedef struct _VigilRuleEntry VigilRuleEntry;
+
+struct _VigilRuleEntry {
 	VigilRule *rule;
 	gint64 expires;
 	guint64 pid_start;
@@ -151,7 +154,8 @@ typedef struct {
 	gchar *who_name;    /* NULL for any app */
 	VigilRuleDest dest; /* name owned */
 	GList link;	    /* in VigilRuleSet.order */
-} VigilRuleEntry;
+	guint dests_index;  /* in VigilRuleDests.keys, when indexed for an app */
+};
 
 /* what a bucket or a list keeps of a rule to rank it and test it without reading anything
  * else: 32 bytes, two to a cache line. @checks says which tests need more than the item. */
@@ -531,21 +535,45 @@ typedef struct {
 } VigilRuleCell;
 
 /*
- * What destinations a bucket's rules name, kept beside its cell in the table of buckets so
- * that a lookup can pass over a bucket none of whose rules can match without reading its
- * block: half of the flows go to sites the app's rules do not name, and that block is a
- * miss to memory when the app has not been seen for a while. It is a Bloom filter of 128
- * bits, four per key: the name of each exact host and `*.domain` (the query tests the name
- * of each of its label suffixes), and for each prefix the family and the first 8 bits of
- * an IPv4 prefix or 16 of an IPv6 one (the query tests its address's). A bucket with a
- * rule for any destination or a shorter prefix, a hashed bucket (which has its own
- * filters) and a query with too many labels pass: all bits set means "always".
+ * The filter of the apps' destinations: a lookup passes over an app none of whose rules can
+ * match the flow without reading the app's cell in the table of buckets or its block, each a
+ * miss to memory when the app has not been seen for a while; half of the flows go to sites
+ * the app's rules do not name. It is one Bloom filter for the whole set, on the arena, of a
+ * key per enabled app rule: the app's bucket key mixed with the rule's destination, which
+ * is the name of an exact host or `*.domain` (a query tests the name of each label suffix of
+ * its host), the family and first 8 (IPv4) or 16 (IPv6) bits of a prefix (a query tests its
+ * address's), or "any" for a rule for any destination or a shorter prefix (every query
+ * tests it). A host with more labels than VIGIL_RULE_DESTS_SUFFIXES_MAX passes.
+ *
+ * The filter is blocked by app: the bucket key alone chooses a cache line, and the key of a
+ * destination sets four bits in it, so that all the tests of one query for one app read
+ * one line, which the lookup fetches while it hashes the host. At 16 to 20 bits a key the
+ * filter of 75,000 app rules takes 150 to 190 KB, where the cells of their buckets take 512
+ * KiB and their blocks megabytes, so it stays in the cache. Removed rules leave their bits
+ * until the filter is rebuilt, which it also is when it fills up, from an array of the keys
+ * of the indexed app rules: a pass over the entries themselves, each its own allocation,
+ * made loading 100,000 rules a tenth slower.
  */
-typedef struct {
-	guint64 words[2];
-} VigilRuleSummary;
+#define VIGIL_RULE_DESTS_SUFFIXES_MAX 8
+#define VIGIL_RULE_DESTS_PREFIX_V4    8
+#define VIGIL_RULE_DESTS_PREFIX_V6    16
+#define VIGIL_RULE_DESTS_ANY	      0
+#define VIGIL_RULE_DESTS_LINE_KEYS    32 /* 16 bits a key in a line of 512 */
+#define VIGIL_RULE_DESTS_LINE_WORDS   8
 
-#define VIGIL_RULE_SUMMARY_SUFFIXES_MAX 8 /* a host with more labels passes */
+/* what the filter holds of an app rule, kept apart so that a rebuild reads a dense array */
+typedef struct {
+	guint64 bucket_key;
+	guint64 key;
+	VigilRuleEntry *entry;
+} VigilRuleDestsKey;
+
+typedef struct {
+	guint64 *words; /* VIGIL_RULE_DESTS_LINE_WORDS per line */
+	guint n_lines;
+	guint n_stale;
+	GArray *keys; /* of VigilRuleDestsKey, one per indexed app rule */
+} VigilRuleDests;
 
 typedef struct {
 	VigilRuleCell *cells;
@@ -553,21 +581,13 @@ typedef struct {
 	guint len;
 	VigilRuleFilter filter; /* of the keys, when the table has one */
 	gboolean filtered;
-	guint cell_shift;      /* log2 of the size of a cell: a VigilRuleCell, for the table of
-				* buckets followed by a VigilRuleSummary in the same line */
 	VigilRuleArena *arena; /* of the set, for the cells and the filter */
 } VigilRuleTable;
 
 static inline VigilRuleCell *
 vigil_rule_table_cell(const VigilRuleTable *table, guint i)
 {
-	return (VigilRuleCell *)((gchar *)table->cells + ((gsize)i << table->cell_shift));
-}
-
-static inline VigilRuleSummary *
-vigil_rule_table_summary(const VigilRuleTable *table, guint i)
-{
-	return (VigilRuleSummary *)(vigil_rule_table_cell(table, i) + 1);
+	return &table->cells[i];
 }
 
 /*
@@ -603,7 +623,13 @@ vigil_rule_table_summary(const VigilRuleTable *table, guint i)
  * array apart from the entries, so a lookup that finds no tag reads one line of the memo,
  * and one that does reads its entry. An answer is only stored when its query misses a
  * second time while the set still has its fingerprint: queries seen once, most of them
- * when nothing repeats, neither pay for a store nor push out answers in use. A hit costs
+ * when nothing repeats, neither pay for a store nor push out answers in use. Nor does a
+ * query seen now and then push out an answer in use: each way counts its hits (up to
+ * VIGIL_RULE_MEMO_USES_MAX), a new answer takes the way with fewer, and when that way
+ * has some left, the attempt only takes one away. So a popular answer stays while the rare
+ * queries of its set come and go, and one that stops being asked for gives way after a few
+ * of them. The counts of a set belong to one generation (its low byte, kept beside them),
+ * so the dead answers of an older one give way at once. A hit costs
  * hashing the strings and reading one line of tags and the entry, whatever the size of
  * the set; a miss costs the hashing and the line of tags on top of the index (figures in
  * bench/README.md).
@@ -637,10 +663,14 @@ typedef struct {
 
 /* what a lookup reads first, two sets to a cache line: the tags of the ways (the key's
  * hash mixed with the generation, 0 for none) and fingerprints of queries that missed */
+#define VIGIL_RULE_MEMO_USES_MAX 7
+
 typedef struct {
 	guint64 tags[VIGIL_RULE_MEMO_WAYS];
 	guint32 seen[2];
 	guint8 last_way; /* used last */
+	guint8 uses[VIGIL_RULE_MEMO_WAYS];
+	guint8 generation; /* of @uses, the low byte */
 } VigilRuleMemoSet;
 
 /* the sets apart from the entries, so that a lookup that finds no tag reads one line */
@@ -660,6 +690,7 @@ struct _VigilRuleSet {
 	VigilRuleTable buckets; /* of VigilRuleBucket, but any app */
 	VigilRuleTable lists;	/* of VigilRuleList, of hashed buckets */
 	VigilRuleBucket *any;	/* any app */
+	VigilRuleDests dests;	/* the filter of the apps' destinations */
 	VigilRuleArena arena;	/* of the blocks, lists and tables */
 	guint32 next_serial;	/* of buckets */
 	GHashTable *expiring;	/* set of VigilRuleEntry with an until or reboot lifetime */
@@ -703,10 +734,12 @@ vigil_rule_hash_name(const gchar *name)
 	return h;
 }
 
+/* a destination's hash is only compared and mixed into a group's (below), which is the one
+ * mix a lookup pays per destination */
 static inline guint64
 vigil_rule_hash_dest_name(guint64 name_hash, VigilRuleDestKind kind)
 {
-	return vigil_rule_mix(name_hash ^ ((guint64)(kind + 1) << 56));
+	return name_hash ^ ((guint64)(kind + 1) << 56);
 }
 
 #define VIGIL_RULE_DEST_HASH_ANY 0
@@ -714,9 +747,8 @@ vigil_rule_hash_dest_name(guint64 name_hash, VigilRuleDestKind kind)
 static inline guint64
 vigil_rule_hash_dest_cidr(guint8 family, guint8 prefix, guint64 hi, guint64 lo)
 {
-	return vigil_rule_mix((hi * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
-			      (lo * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^
-			      ((guint64)family << 8 | prefix));
+	return (hi * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) ^
+	       (lo * G_GUINT64_CONSTANT(0xc2b2ae3d27d4eb4f)) ^ ((guint64)family << 8 | prefix);
 }
 
 static inline guint64
@@ -889,53 +921,21 @@ vigil_rule_table_rebuild_filter(VigilRuleTable *table)
 	}
 }
 
-/* a filter that every query passes */
-static const VigilRuleSummary vigil_rule_summary_all = {{G_MAXUINT64, G_MAXUINT64}};
-
-/* the four bits of a key, two in each word */
-static inline void
-vigil_rule_summary_key_init(VigilRuleSummary *bits, guint64 key)
-{
-	guint64 h = key * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15);
-
-	bits->words[0] =
-	    (G_GUINT64_CONSTANT(1) << (h >> 58)) | (G_GUINT64_CONSTANT(1) << ((h >> 52) & 63));
-	bits->words[1] = (G_GUINT64_CONSTANT(1) << ((h >> 46) & 63)) |
-			 (G_GUINT64_CONSTANT(1) << ((h >> 40) & 63));
-}
-
-/* the key of an address for the filter: its family and first bits (8 of IPv4, 16 of IPv6,
- * from the high word of a masked address) */
-#define VIGIL_RULE_SUMMARY_PREFIX_V4 8
-#define VIGIL_RULE_SUMMARY_PREFIX_V6 16
-
+/* the key of an address in the filter of the apps' destinations: its family and first bits
+ * (from the high word of a masked address) */
 static inline guint64
-vigil_rule_summary_address_key(guint8 family, guint64 hi)
+vigil_rule_dests_address_key(guint8 family, guint64 hi)
 {
-	guint bits = family == 4 ? VIGIL_RULE_SUMMARY_PREFIX_V4 : VIGIL_RULE_SUMMARY_PREFIX_V6;
+	guint bits = family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6;
 
 	return vigil_rule_mix(((guint64)family << 32) | (hi >> (64 - bits)));
 }
 
-static inline void
-vigil_rule_summary_add(VigilRuleSummary *summary, guint64 key)
-{
-	VigilRuleSummary bits;
-
-	vigil_rule_summary_key_init(&bits, key);
-	summary->words[0] |= bits.words[0];
-	summary->words[1] |= bits.words[1];
-}
-
 static void
-vigil_rule_table_init(VigilRuleTable *table,
-		      VigilRuleArena *arena,
-		      gboolean filtered,
-		      gboolean summarized)
+vigil_rule_table_init(VigilRuleTable *table, VigilRuleArena *arena, gboolean filtered)
 {
 	table->arena = arena;
-	table->cell_shift = summarized ? 5 : 4;
-	table->cells = vigil_rule_arena_alloc0(arena, (gsize)16 << table->cell_shift);
+	table->cells = vigil_rule_arena_alloc0(arena, 16 * sizeof(VigilRuleCell));
 	table->mask = 15;
 	table->len = 0;
 	table->filtered = filtered;
@@ -955,34 +955,27 @@ vigil_rule_table_place(VigilRuleTable *table, guint64 key, gpointer value)
 	return i;
 }
 
-/* keeps the table at most half full; the summary of the new cell passes every query */
+/* keeps the table at most half full */
 static void
 vigil_rule_table_insert(VigilRuleTable *table, guint64 key, gpointer value)
 {
-	guint i;
-
 	if ((table->len + 1) * 2 > table->mask + 1) {
 		VigilRuleTable old = *table;
-		table->cells = vigil_rule_arena_alloc0(table->arena,
-						       (gsize)(old.mask + 1) * 2 << old.cell_shift);
+		table->cells =
+		    vigil_rule_arena_alloc0(table->arena,
+					    (gsize)(old.mask + 1) * 2 * sizeof(VigilRuleCell));
 		table->mask = old.mask * 2 + 1;
 		for (guint j = 0; j <= old.mask; j++) {
 			const VigilRuleCell *cell = vigil_rule_table_cell(&old, j);
-			if (cell->key == 0)
-				continue;
-			i = vigil_rule_table_place(table, cell->key, cell->value);
-			memcpy(vigil_rule_table_cell(table, i),
-			       cell,
-			       (gsize)1 << table->cell_shift);
+			if (cell->key != 0)
+				vigil_rule_table_place(table, cell->key, cell->value);
 		}
 		vigil_rule_arena_free(table->arena,
 				      old.cells,
-				      (gsize)(old.mask + 1) << old.cell_shift);
+				      (gsize)(old.mask + 1) * sizeof(VigilRuleCell));
 		vigil_rule_table_rebuild_filter(table);
 	}
-	i = vigil_rule_table_place(table, key, value);
-	if (table->cell_shift == 5)
-		*vigil_rule_table_summary(table, i) = vigil_rule_summary_all;
+	vigil_rule_table_place(table, key, value);
 	table->len++;
 	if (table->filtered)
 		vigil_rule_filter_add(&table->filter, key);
@@ -1007,15 +1000,6 @@ vigil_rule_table_replace(VigilRuleTable *table, guint64 key, gpointer old, gpoin
 	vigil_rule_table_cell(table, vigil_rule_table_find_value(table, key, old))->value = value;
 }
 
-static void
-vigil_rule_table_set_summary(VigilRuleTable *table,
-			     guint64 key,
-			     gpointer value,
-			     const VigilRuleSummary *summary)
-{
-	*vigil_rule_table_summary(table, vigil_rule_table_find_value(table, key, value)) = *summary;
-}
-
 /* removes by shifting back the cells that probed past it, so no tombstones are needed */
 static void
 vigil_rule_table_remove(VigilRuleTable *table, guint64 key, gpointer value)
@@ -1030,9 +1014,7 @@ vigil_rule_table_remove(VigilRuleTable *table, guint64 key, gpointer value)
 			break;
 		home = (guint)vigil_rule_table_cell(table, j)->key & table->mask;
 		if (((j - home) & table->mask) >= ((j - i) & table->mask)) {
-			memcpy(vigil_rule_table_cell(table, i),
-			       vigil_rule_table_cell(table, j),
-			       (gsize)1 << table->cell_shift);
+			*vigil_rule_table_cell(table, i) = *vigil_rule_table_cell(table, j);
 			i = j;
 		}
 	}
@@ -1048,7 +1030,7 @@ vigil_rule_table_clear(VigilRuleTable *table)
 {
 	vigil_rule_arena_free(table->arena,
 			      table->cells,
-			      (gsize)(table->mask + 1) << table->cell_shift);
+			      (gsize)(table->mask + 1) * sizeof(VigilRuleCell));
 	if (table->filter.words != NULL)
 		vigil_rule_arena_free(table->arena,
 				      table->filter.words,
@@ -1057,6 +1039,32 @@ vigil_rule_table_clear(VigilRuleTable *table)
 	table->filter.words = NULL;
 	table->mask = 0;
 	table->len = 0;
+}
+
+/* the first lines of a block that a lookup reads: a hashed bucket's header and the start of
+ * its filter */
+#define VIGIL_RULE_PREFETCH_LINES 4
+
+/* a bucket's cell in the table of buckets holds the address of its block and, in the low bits
+ * that the block's alignment to a cache line leaves free, how many of its lines a lookup
+ * fetches as soon as it reads the cell: all of a flat block (up to 63), so that they come
+ * in from memory together instead of its size first and then the rest */
+#define VIGIL_RULE_CELL_LINES_MAX 63
+
+static gpointer
+vigil_rule_bucket_get_cell_value(const VigilRuleBucket *bucket)
+{
+	guint lines = bucket->flat ? MIN((bucket->size + 63) / 64, VIGIL_RULE_CELL_LINES_MAX)
+				   : VIGIL_RULE_PREFETCH_LINES;
+
+	g_assert(((guintptr)bucket & VIGIL_RULE_CELL_LINES_MAX) == 0);
+	return (gpointer)((guintptr)bucket | lines);
+}
+
+static inline VigilRuleBucket *
+vigil_rule_bucket_from_cell_value(gpointer value)
+{
+	return (VigilRuleBucket *)((guintptr)value & ~(guintptr)VIGIL_RULE_CELL_LINES_MAX);
 }
 
 static VigilRuleBucket *
@@ -1069,7 +1077,8 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 		return NULL;
 	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
-		VigilRuleBucket *bucket = vigil_rule_table_cell(table, i)->value;
+		VigilRuleBucket *bucket =
+		    vigil_rule_bucket_from_cell_value(vigil_rule_table_cell(table, i)->value);
 		if (vigil_rule_table_cell(table, i)->key == key && bucket->kind == kind &&
 		    strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
@@ -1077,24 +1086,12 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 	return NULL;
 }
 
-/* the first lines of the block of the bucket that likely has @key: a flat bucket's header,
- * name and first items */
-#define VIGIL_RULE_PREFETCH_LINES 4
-
+/* the cell where the bucket with @key would be, when the table may have it */
 static inline void
-vigil_rule_table_prefetch_bucket(const VigilRuleTable *table, guint64 key)
+vigil_rule_table_prefetch_cell(const VigilRuleTable *table, guint64 key)
 {
-	if (!vigil_rule_filter_may_contain(&table->filter, key))
-		return;
-	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
-	     i = (i + 1) & table->mask) {
-		if (vigil_rule_table_cell(table, i)->key == key) {
-			const gchar *block = vigil_rule_table_cell(table, i)->value;
-			for (guint line = 0; line < VIGIL_RULE_PREFETCH_LINES; line++)
-				__builtin_prefetch(block + 64 * line);
-			return;
-		}
-	}
+	if (vigil_rule_filter_may_contain(&table->filter, key))
+		__builtin_prefetch(vigil_rule_table_cell(table, (guint)key & table->mask));
 }
 
 static VigilRuleList *
@@ -1590,53 +1587,116 @@ vigil_rule_entry_last_port_key(const VigilRuleEntry *entry)
 
 /* index */
 
-/* the filter of the destinations of a bucket's rules, for its cell */
-static void
-vigil_rule_bucket_get_summary(const VigilRuleBucket *bucket, VigilRuleSummary *summary)
+/* the key of the entry's destination in the filter of the apps' destinations */
+static guint64
+vigil_rule_entry_get_dests_key(const VigilRuleEntry *entry)
 {
-	const VigilRuleItem *items = vigil_rule_bucket_items(bucket);
+	const VigilRuleDest *dest = &entry->dest;
+	guint64 key = VIGIL_RULE_DESTS_ANY;
 
-	*summary = (VigilRuleSummary){{0, 0}};
-	if (!bucket->flat) {
-		*summary = vigil_rule_summary_all;
-		return;
+	switch (dest->kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		key = dest->name_hash;
+		break;
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		if (dest->prefix >=
+		    (dest->family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6))
+			key = vigil_rule_dests_address_key(dest->family, dest->hi);
+		break;
+	default:
+		break;
 	}
-	for (guint i = 0; i < bucket->n_entries; i++) {
-		const VigilRuleItem *item = &items[i];
-		switch (item->dest_kind) {
-		case VIGIL_RULE_DEST_KIND_HOST:
-		case VIGIL_RULE_DEST_KIND_DOMAIN:
-			vigil_rule_summary_add(summary, item->dest);
-			break;
-		case VIGIL_RULE_DEST_KIND_CIDR:
-			if (item->dest_len < (item->family == 4 ? VIGIL_RULE_SUMMARY_PREFIX_V4
-								: VIGIL_RULE_SUMMARY_PREFIX_V6)) {
-				*summary = vigil_rule_summary_all;
-				return;
-			}
-			vigil_rule_summary_add(
-			    summary,
-			    vigil_rule_summary_address_key(item->family, item->dest));
-			break;
-		default:
-			*summary = vigil_rule_summary_all;
-			return;
-		}
+	return vigil_rule_hash_group(entry->who_key, key);
+}
+
+/* the line of the app with @bucket_key */
+static inline const guint64 *
+vigil_rule_dests_get_line(const VigilRuleDests *dests, guint64 bucket_key)
+{
+	guint line = (guint)(((bucket_key >> 32) * dests->n_lines) >> 32);
+
+	return dests->words + (gsize)line * VIGIL_RULE_DESTS_LINE_WORDS;
+}
+
+/* the four bits of @key, the app's bucket key mixed with a destination key, in its line */
+#define VIGIL_RULE_DESTS_BIT(key, n) (((key) >> (9 * (n))) & 511)
+
+static inline gboolean
+vigil_rule_dests_line_has(const guint64 *line, guint64 key)
+{
+	for (guint n = 0; n < 4; n++) {
+		guint bit = VIGIL_RULE_DESTS_BIT(key, n);
+		if ((line[bit / 64] & (G_GUINT64_CONSTANT(1) << (bit % 64))) == 0)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+vigil_rule_dests_set(VigilRuleDests *dests, const VigilRuleDestsKey *key)
+{
+	guint64 *line = (guint64 *)vigil_rule_dests_get_line(dests, key->bucket_key);
+
+	for (guint n = 0; n < 4; n++) {
+		guint bit = VIGIL_RULE_DESTS_BIT(key->key, n);
+		line[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
 	}
 }
 
-/* the cell of a bucket in the table of buckets points to @bucket, with its summary */
+/* sizes the filter of the apps' destinations for @n_keys and sets the bits of every indexed
+ * app rule */
 static void
-vigil_rule_set_place_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBucket *bucket)
+vigil_rule_set_rebuild_dests(VigilRuleSet *self, guint n_keys)
 {
-	VigilRuleSummary summary;
+	VigilRuleDests *dests = &self->dests;
 
-	if (old == NULL)
-		vigil_rule_table_insert(&self->buckets, bucket->key, bucket);
+	if (dests->words != NULL)
+		vigil_rule_arena_free(&self->arena,
+				      dests->words,
+				      (gsize)dests->n_lines * VIGIL_RULE_DESTS_LINE_WORDS *
+					  sizeof(guint64));
+	dests->n_lines = MAX(n_keys / VIGIL_RULE_DESTS_LINE_KEYS, 1);
+	dests->words = vigil_rule_arena_alloc0(&self->arena,
+					       (gsize)dests->n_lines * VIGIL_RULE_DESTS_LINE_WORDS *
+						   sizeof(guint64));
+	dests->n_stale = 0;
+	for (guint i = 0; i < dests->keys->len; i++)
+		vigil_rule_dests_set(dests, &g_array_index(dests->keys, VigilRuleDestsKey, i));
+}
+
+/* grows by a quarter when full, so that loading a large file rebuilds it a few dozen times */
+static void
+vigil_rule_set_add_dest(VigilRuleSet *self, VigilRuleEntry *entry)
+{
+	VigilRuleDests *dests = &self->dests;
+	VigilRuleDestsKey key = {
+	    .bucket_key = entry->who_key,
+	    .key = vigil_rule_entry_get_dests_key(entry),
+	    .entry = entry,
+	};
+
+	entry->dests_index = dests->keys->len;
+	g_array_append_val(dests->keys, key);
+	if (dests->keys->len + dests->n_stale > dests->n_lines * VIGIL_RULE_DESTS_LINE_KEYS)
+		vigil_rule_set_rebuild_dests(self, dests->keys->len * 5 / 4 + 64);
 	else
-		vigil_rule_table_replace(&self->buckets, old->key, old, bucket);
-	vigil_rule_bucket_get_summary(bucket, &summary);
-	vigil_rule_table_set_summary(&self->buckets, bucket->key, bucket, &summary);
+		vigil_rule_dests_set(dests, &key);
+}
+
+/* the entry is no longer indexed: its bits stay until the filter is rebuilt */
+static void
+vigil_rule_set_remove_dest(VigilRuleSet *self, VigilRuleEntry *entry)
+{
+	VigilRuleDests *dests = &self->dests;
+	VigilRuleDestsKey *last =
+	    &g_array_index(dests->keys, VigilRuleDestsKey, dests->keys->len - 1);
+
+	last->entry->dests_index = entry->dests_index;
+	g_array_index(dests->keys, VigilRuleDestsKey, entry->dests_index) = *last;
+	g_array_set_size(dests->keys, dests->keys->len - 1);
+	if (++dests->n_stale > dests->keys->len / 2 + 64)
+		vigil_rule_set_rebuild_dests(self, dests->keys->len * 5 / 4 + 64);
 }
 
 /* the bucket a block moved from is freed; its lists and counts are the new block's */
@@ -1646,7 +1706,10 @@ vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBu
 	if (old == self->any)
 		self->any = bucket;
 	else
-		vigil_rule_set_place_bucket(self, old, bucket);
+		vigil_rule_table_replace(&self->buckets,
+					 old->key,
+					 vigil_rule_bucket_get_cell_value(old),
+					 vigil_rule_bucket_get_cell_value(bucket));
 	vigil_rule_bucket_free(&self->arena, old);
 }
 
@@ -1906,6 +1969,8 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 	if (!vigil_rule_get_enabled(entry->rule))
 		return;
 	entry->indexed = TRUE;
+	if (entry->who_name != NULL)
+		vigil_rule_set_add_dest(self, entry);
 	bucket = vigil_rule_set_find_bucket(self, entry);
 	if (bucket == NULL) {
 		VigilRuleBucket like = {
@@ -1926,7 +1991,9 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 		if (entry->who_name == NULL)
 			self->any = bucket;
 		else
-			vigil_rule_set_place_bucket(self, NULL, bucket);
+			vigil_rule_table_insert(&self->buckets,
+						bucket->key,
+						vigil_rule_bucket_get_cell_value(bucket));
 		return;
 	}
 	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
@@ -1957,6 +2024,8 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 	if (!entry->indexed)
 		return;
 	entry->indexed = FALSE;
+	if (entry->who_name != NULL)
+		vigil_rule_set_remove_dest(self, entry);
 	bucket = vigil_rule_set_find_bucket(self, entry);
 	g_assert(bucket != NULL);
 	if (!bucket->flat) {
@@ -1982,7 +2051,9 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 	if (bucket == self->any)
 		self->any = NULL;
 	else
-		vigil_rule_table_remove(&self->buckets, bucket->key, bucket);
+		vigil_rule_table_remove(&self->buckets,
+					bucket->key,
+					vigil_rule_bucket_get_cell_value(bucket));
 	vigil_rule_bucket_free(&self->arena, bucket);
 }
 
@@ -2034,6 +2105,7 @@ vigil_rule_set_finalize(GObject *object)
 	vigil_rule_table_clear(&self->buckets);
 	vigil_rule_table_clear(&self->lists);
 	vigil_rule_arena_clear(&self->arena);
+	g_array_unref(self->dests.keys);
 	g_hash_table_unref(self->expiring);
 	g_hash_table_unref(self->by_pid);
 	g_free(self->boot_id);
@@ -2055,8 +2127,10 @@ vigil_rule_set_init(VigilRuleSet *self)
 	g_queue_init(&self->order);
 	self->by_id = g_hash_table_new(g_str_hash, g_str_equal);
 	vigil_rule_arena_init(&self->arena);
-	vigil_rule_table_init(&self->buckets, &self->arena, TRUE, TRUE);
-	vigil_rule_table_init(&self->lists, &self->arena, FALSE, FALSE);
+	vigil_rule_table_init(&self->buckets, &self->arena, TRUE);
+	vigil_rule_table_init(&self->lists, &self->arena, FALSE);
+	self->dests.keys = g_array_new(FALSE, FALSE, sizeof(VigilRuleDestsKey));
+	vigil_rule_set_rebuild_dests(self, 0);
 	self->expiring = g_hash_table_new(g_direct_hash, g_direct_equal);
 	self->by_pid = g_hash_table_new_full(g_direct_hash,
 					     g_direct_equal,
@@ -2455,9 +2529,9 @@ vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	const VigilRuleRef *refs = vigil_rule_bucket_refs(bucket);
 	const gchar *pool = vigil_rule_bucket_pool(bucket);
 
-	/* the rest of the block, beyond what was prefetched with the cell: its lines come in
-	 * side by side rather than one after the other as the scan reaches them */
-	for (guint offset = 64 * VIGIL_RULE_PREFETCH_LINES; offset < bucket->size; offset += 64)
+	/* the rest of a large block, beyond what was prefetched with the cell: its lines come
+	 * in side by side rather than one after the other as the scan reaches them */
+	for (guint offset = 64 * VIGIL_RULE_CELL_LINES_MAX; offset < bucket->size; offset += 64)
 		__builtin_prefetch((const gchar *)bucket + offset);
 	for (guint i = 0; i < bucket->n_entries; i++) {
 		const VigilRuleItem *item = &items[i];
@@ -2635,39 +2709,36 @@ vigil_rule_lookup_hashed(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	}
 }
 
-static inline gboolean
-vigil_rule_summary_has_key(const VigilRuleSummary *summary, guint64 key)
-{
-	VigilRuleSummary bits;
-
-	vigil_rule_summary_key_init(&bits, key);
-	return (summary->words[0] & bits.words[0]) == bits.words[0] &&
-	       (summary->words[1] & bits.words[1]) == bits.words[1];
-}
-
-/* whether a rule of the bucket with this filter could match the destination: the name of
- * a label suffix of the host or the first bits of the address is in it */
+/* whether a rule of the app could match the destination, from its line of the filter of the
+ * apps' destinations: a rule for any destination, the name of a label suffix of the host or
+ * the first bits of the address */
 static gboolean
-vigil_rule_lookup_may_match_summary(const VigilRuleLookup *lookup, const VigilRuleSummary *summary)
+vigil_rule_lookup_may_match_app(const VigilRuleLookup *lookup, guint64 bucket_key)
 {
-	if ((summary->words[0] & summary->words[1]) == G_MAXUINT64)
+	const guint64 *line = vigil_rule_dests_get_line(&lookup->self->dests, bucket_key);
+
+	if (vigil_rule_dests_line_has(line,
+				      vigil_rule_hash_group(bucket_key, VIGIL_RULE_DESTS_ANY)))
 		return TRUE;
 	if (lookup->host != NULL) {
-		if (lookup->n_suffixes > VIGIL_RULE_SUMMARY_SUFFIXES_MAX)
+		if (lookup->n_suffixes > VIGIL_RULE_DESTS_SUFFIXES_MAX)
 			return TRUE;
 		for (guint i = 0; i < lookup->n_suffixes; i++) {
-			if (vigil_rule_summary_has_key(summary, lookup->suffix_hashes[i]))
+			if (vigil_rule_dests_line_has(
+				line,
+				vigil_rule_hash_group(bucket_key, lookup->suffix_hashes[i])))
 				return TRUE;
 		}
 	}
 	return lookup->family != 0 &&
-	       vigil_rule_summary_has_key(
-		   summary,
-		   vigil_rule_summary_address_key(lookup->family, lookup->hi));
+	       vigil_rule_dests_line_has(
+		   line,
+		   vigil_rule_hash_group(bucket_key,
+					 vigil_rule_dests_address_key(lookup->family, lookup->hi)));
 }
 
-/* the app's bucket, unless its cell's filter rules out every rule in it: then its block
- * is not read at all */
+/* the app's bucket, unless the filter of the apps' destinations rules out every rule in
+ * it: then neither its cell nor its block is read */
 static const VigilRuleBucket *
 vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
 			      const VigilRuleTable *table,
@@ -2675,16 +2746,20 @@ vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
 			      VigilRuleWhoKind kind,
 			      const gchar *name)
 {
-	if (!vigil_rule_filter_may_contain(&table->filter, key))
+	if (!vigil_rule_filter_may_contain(&table->filter, key) ||
+	    !vigil_rule_lookup_may_match_app(lookup, key))
 		return NULL;
 	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
 		const VigilRuleBucket *bucket;
-		if (vigil_rule_table_cell(table, i)->key != key ||
-		    !vigil_rule_lookup_may_match_summary(lookup,
-							 vigil_rule_table_summary(table, i)))
+		guint lines;
+		if (vigil_rule_table_cell(table, i)->key != key)
 			continue;
-		bucket = vigil_rule_table_cell(table, i)->value;
+		bucket = vigil_rule_bucket_from_cell_value(vigil_rule_table_cell(table, i)->value);
+		lines =
+		    (guintptr)vigil_rule_table_cell(table, i)->value & VIGIL_RULE_CELL_LINES_MAX;
+		for (guint line = 0; line < lines; line++)
+			__builtin_prefetch((const gchar *)bucket + 64 * line);
 		if (bucket->kind == kind && strcmp(vigil_rule_bucket_name(bucket), name) == 0)
 			return bucket;
 	}
@@ -2805,7 +2880,7 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 	lookup.sha256_done = digest->asked;
 	lookup.sha256 = digest->value;
 
-	/* the buckets first, so that their blocks come in from memory while the host is hashed */
+	/* the apps' cells first, so that they come in from memory while the host is hashed */
 	who_names[VIGIL_RULE_WHO_KIND_EXE] = query->exe;
 	who_names[VIGIL_RULE_WHO_KIND_APP_ID] = query->app_id;
 	who_names[VIGIL_RULE_WHO_KIND_UNIT] = query->unit;
@@ -2814,7 +2889,8 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 			continue;
 		who_keys[kind] =
 		    vigil_rule_hash_bucket(kind, vigil_rule_hash_name(who_names[kind]));
-		vigil_rule_table_prefetch_bucket(&self->buckets, who_keys[kind]);
+		vigil_rule_table_prefetch_cell(&self->buckets, who_keys[kind]);
+		__builtin_prefetch(vigil_rule_dests_get_line(&self->dests, who_keys[kind]));
 	}
 
 	vigil_rule_lookup_set_host(&lookup, query->host);
@@ -3004,8 +3080,38 @@ vigil_rule_set_memo_find(VigilRuleSet *self, guint64 hash, const VigilRuleMemoKe
 	return NULL;
 }
 
-/* stores an answer in @way, or when that is G_MAXUINT in the way of its set used least
- * recently */
+/* the counts of hits of a set, which start again at 0 with each generation */
+static inline guint8 *
+vigil_rule_set_memo_get_uses(VigilRuleSet *self, VigilRuleMemoSet *set)
+{
+	if (set->generation != (guint8)self->generation) {
+		memset(set->uses, 0, sizeof(set->uses));
+		set->generation = (guint8)self->generation;
+	}
+	return set->uses;
+}
+
+/* the way a new answer may take, or G_MAXUINT when it is not stored this time: the way with
+ * fewer hits (the one used less recently of two alike), unless it still has some; then it
+ * has one less */
+static guint
+vigil_rule_set_memo_choose_way(VigilRuleSet *self, VigilRuleMemoSet *set)
+{
+	guint8 *uses = vigil_rule_set_memo_get_uses(self, set);
+	guint way = (set->last_way + 1) % VIGIL_RULE_MEMO_WAYS;
+
+	for (guint i = 0; i < VIGIL_RULE_MEMO_WAYS; i++) {
+		if (uses[i] < uses[way])
+			way = i;
+	}
+	if (uses[way] > 0) {
+		uses[way]--;
+		return G_MAXUINT;
+	}
+	return way;
+}
+
+/* stores an answer in @way, or when that is G_MAXUINT in the way its set gives up, if any */
 static void
 vigil_rule_set_memo_store(VigilRuleSet *self,
 			  guint way,
@@ -3037,8 +3143,12 @@ vigil_rule_set_memo_store(VigilRuleSet *self,
 		*seen = fingerprint;
 		return;
 	}
-	if (way == G_MAXUINT)
-		way = (set->last_way + 1) % VIGIL_RULE_MEMO_WAYS;
+	if (way == G_MAXUINT) {
+		way = vigil_rule_set_memo_choose_way(self, set);
+		if (way == G_MAXUINT)
+			return;
+		set->uses[way] = 0;
+	}
 	set->tags[way] = vigil_rule_set_memo_tag(self, hash);
 	set->last_way = (guint8)way;
 	entry = &self->memo->entries[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)][way];
@@ -3114,8 +3224,12 @@ vigil_rule_set_lookup(VigilRuleSet *self, const VigilRuleQuery *query)
 		entry = vigil_rule_set_memo_find(self, hash, &key, &way);
 		if (entry != NULL && query->now >= entry->since && query->now < entry->expires &&
 		    vigil_rule_memo_entry_has_digest(entry, &key, query, &digest)) {
-			self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)].last_way =
-			    (guint8)way;
+			VigilRuleMemoSet *set =
+			    &self->memo->sets[(guint)hash & (VIGIL_RULE_MEMO_SETS - 1)];
+			guint8 *uses = vigil_rule_set_memo_get_uses(self, set);
+			set->last_way = (guint8)way;
+			if (uses[way] < VIGIL_RULE_MEMO_USES_MAX)
+				uses[way]++;
 			self->memo_hits++;
 			return entry->rule;
 		}

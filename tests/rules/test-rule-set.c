@@ -583,6 +583,148 @@ test_bucket_filter(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpstr(test_lookup(fixture), ==, "host");
 }
 
+/* the filter of the apps' destinations, as it grows with thousands of apps, loses rules and
+ * is rebuilt: every app still finds its own rules and never another app's */
+#define TEST_FILTER_APPS 3000
+
+static void
+test_filter_app_query(TestFixture *fixture, guint app, guint site, guint port)
+{
+	static gchar exe[64];
+	static gchar host[64];
+
+	test_query_reset(fixture);
+	g_snprintf(exe, sizeof(exe), "/usr/bin/app%u", app);
+	g_snprintf(host, sizeof(host), "h.site%u.test", site);
+	fixture->query.exe = exe;
+	fixture->query.host = host;
+	fixture->query.port = (guint16)port;
+}
+
+static void
+test_filter_app_address(TestFixture *fixture, guint site)
+{
+	g_autofree gchar *addr = g_strdup_printf("10.%u.%u.5", site / 256, site % 256);
+
+	fixture->query.host = NULL;
+	test_query_set_addr(&fixture->query, addr);
+}
+
+static void
+test_filter_app_add(TestFixture *fixture, guint app, guint site, gboolean enabled)
+{
+	g_autofree gchar *exe = g_strdup_printf("/usr/bin/app%u", app);
+	g_autofree gchar *host = g_strdup_printf("h.site%u.test", site);
+	g_autofree gchar *cidr = g_strdup_printf("10.%u.%u.0/24", site / 256, site % 256);
+	g_autofree gchar *host_id = g_strdup_printf("h%u", app);
+	g_autofree gchar *cidr_id = g_strdup_printf("c%u", app);
+
+	ADD(host_id,
+	    "action",
+	    "allow",
+	    "exe",
+	    exe,
+	    "host",
+	    host,
+	    "enabled",
+	    enabled ? "true" : "false");
+	ADD(cidr_id, "action", "deny", "exe", exe, "cidr", cidr);
+	if (app % 10 == 0) {
+		g_autofree gchar *any_id = g_strdup_printf("a%u", app);
+		ADD(any_id, "action", "deny", "exe", exe, "port", "22");
+	}
+}
+
+/* the app finds its host and address rules for @site, and nothing for another site */
+static void
+test_filter_app_check(TestFixture *fixture, guint app, guint site, gboolean has_host)
+{
+	g_autofree gchar *host_id = g_strdup_printf("h%u", app);
+	g_autofree gchar *cidr_id = g_strdup_printf("c%u", app);
+	g_autofree gchar *any_id = g_strdup_printf("a%u", app);
+	guint other = (site + 1 + app % 7) % TEST_FILTER_APPS;
+
+	test_filter_app_query(fixture, app, site, 443);
+	g_assert_cmpstr(test_lookup(fixture), ==, has_host ? host_id : NULL);
+	test_filter_app_address(fixture, site);
+	g_assert_cmpstr(test_lookup(fixture), ==, cidr_id);
+	test_filter_app_query(fixture, app, other, 443);
+	g_assert_null(test_lookup(fixture));
+	test_filter_app_address(fixture, other);
+	g_assert_null(test_lookup(fixture));
+	test_filter_app_query(fixture, app, other, 22);
+	g_assert_cmpstr(test_lookup(fixture), ==, app % 10 == 0 ? any_id : NULL);
+}
+
+static void
+test_apps_destination_filter(TestFixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		test_filter_app_add(fixture, app, app, TRUE);
+		if (app % 97 == 0) {
+			for (guint seen = 0; seen <= app; seen += 13)
+				test_filter_app_check(fixture, seen, seen, TRUE);
+		}
+	}
+	for (guint app = 0; app < TEST_FILTER_APPS; app++)
+		test_filter_app_check(fixture, app, app, TRUE);
+
+	/* two apps in three lose their rules: the filter is rebuilt smaller on the way */
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		g_autofree gchar *host_id = g_strdup_printf("h%u", app);
+		g_autofree gchar *cidr_id = g_strdup_printf("c%u", app);
+		g_autofree gchar *any_id = g_strdup_printf("a%u", app);
+		if (app % 3 == 0)
+			continue;
+		g_assert_true(vigil_rule_set_remove(fixture->set, host_id, &error));
+		g_assert_no_error(error);
+		g_assert_true(vigil_rule_set_remove(fixture->set, cidr_id, &error));
+		g_assert_no_error(error);
+		if (app % 10 == 0) {
+			g_assert_true(vigil_rule_set_remove(fixture->set, any_id, &error));
+			g_assert_no_error(error);
+		}
+	}
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		if (app % 3 == 0) {
+			test_filter_app_check(fixture, app, app, TRUE);
+		} else {
+			test_filter_app_query(fixture, app, app, 22);
+			g_assert_null(test_lookup(fixture));
+			test_filter_app_address(fixture, app);
+			g_assert_null(test_lookup(fixture));
+		}
+	}
+
+	/* they come back with other sites and their host rules disabled, which the filter does
+	 * not hold until a replace enables them */
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		if (app % 3 != 0)
+			test_filter_app_add(fixture, app, (app + 1000) % TEST_FILTER_APPS, FALSE);
+	}
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		if (app % 3 != 0)
+			test_filter_app_check(fixture, app, (app + 1000) % TEST_FILTER_APPS, FALSE);
+		else
+			test_filter_app_check(fixture, app, app, TRUE);
+	}
+	for (guint app = 1; app < TEST_FILTER_APPS; app += 3) {
+		g_autofree gchar *host_id = g_strdup_printf("h%u", app);
+		g_autoptr(VigilRule) rule =
+		    vigil_rule_copy(vigil_rule_set_get(fixture->set, host_id));
+		vigil_rule_set_enabled(rule, TRUE);
+		g_assert_true(vigil_rule_set_replace(fixture->set, rule, &error));
+		g_assert_no_error(error);
+	}
+	for (guint app = 0; app < TEST_FILTER_APPS; app++) {
+		guint site = app % 3 == 0 ? app : (app + 1000) % TEST_FILTER_APPS;
+		test_filter_app_check(fixture, app, site, app % 3 != 2);
+	}
+}
+
 static void
 test_ports(TestFixture *fixture, gconstpointer user_data)
 {
@@ -2182,6 +2324,47 @@ test_memo_keys(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(test_memo_hits(fixture), ==, hits);
 }
 
+/* looks up "<prefix><n>.example" @times times for each n below @n_hosts; returns the hits */
+static guint64
+test_memo_hosts(TestFixture *fixture, const gchar *prefix, guint n_hosts, guint times)
+{
+	guint64 hits_before;
+	guint64 hits;
+
+	vigil_rule_set_get_memo_stats(fixture->set, &hits_before, NULL);
+	for (guint i = 0; i < n_hosts; i++) {
+		g_autofree gchar *host = g_strdup_printf("%s%u.example", prefix, i);
+		fixture->query.host = host;
+		for (guint j = 0; j < times; j++)
+			g_assert_cmpstr(test_lookup(fixture), ==, "curl");
+	}
+	fixture->query.host = NULL;
+	vigil_rule_set_get_memo_stats(fixture->set, &hits, NULL);
+	return hits - hits_before;
+}
+
+/* an answer asked for often stays while rare queries of its set come and go; the answers of
+ * an older generation, however popular they were, give way at once */
+static void
+test_memo_popular(TestFixture *fixture, gconstpointer user_data)
+{
+	guint64 hits;
+
+	ADD("curl", "action", "allow", "exe", "/usr/bin/curl");
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 10), ==, 8);
+
+	/* about ten rare queries in every set, each asked for three times */
+	hits = test_memo_hosts(fixture, "rare", 20000, 3);
+	g_assert_cmpuint(hits, >, 20000 / 2);
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 1), ==, 1);
+
+	/* every way of every set taken by an answer asked for often, then a change */
+	test_memo_hosts(fixture, "hot", 4096, 10);
+	ADD("other", "action", "deny", "exe", "/usr/bin/other");
+	g_assert_cmpuint(test_memo_hosts(fixture, "popular", 1, 1), ==, 0);
+	g_assert_cmpuint(test_memo_hosts(fixture, "new", 200, 3), >=, 190);
+}
+
 static void
 test_memo_disabled(TestFixture *fixture, gconstpointer user_data)
 {
@@ -2232,6 +2415,8 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/domain-matching", test_domain_matching);
 	fixtured_test("/vigil/rules/rule-set/cidr-v4-edges", test_cidr_v4_edges);
 	fixtured_test("/vigil/rules/rule-set/bucket-filter", test_bucket_filter);
+	fixtured_test("/vigil/rules/rule-set/apps-destination-filter",
+		      test_apps_destination_filter);
 	fixtured_test("/vigil/rules/rule-set/ports", test_ports);
 	fixtured_test("/vigil/rules/rule-set/unknown-values", test_unknown_values);
 	fixtured_test("/vigil/rules/rule-set/sha256-callback", test_sha256_callback);
@@ -2254,6 +2439,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/memo-changes", test_memo_changes);
 	fixtured_test("/vigil/rules/rule-set/memo-keys", test_memo_keys);
 	fixtured_test("/vigil/rules/rule-set/memo-disabled", test_memo_disabled);
+	fixtured_test("/vigil/rules/rule-set/memo-popular", test_memo_popular);
 	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check",
 		      test_memo_random_cross_check);
 	fixtured_test("/vigil/rules/rule-set/memo-random-cross-check-sparse",
