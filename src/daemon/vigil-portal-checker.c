@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -107,6 +108,7 @@ struct _VigilPortalRun {
 	gchar *fetch_host;
 	guint16 fetch_port;
 	gboolean fetch_tls;
+	GTlsDatabase *database; /* the system's CAs, read for this run alone */
 	gsize fetch_max;
 	VigilPortalFetchDone fetch_done;
 	GIOStream *stream;
@@ -138,6 +140,7 @@ struct _VigilPortalChecker {
 	GHashTable *ra_urls;	/* ifindex -> gchar *, RFC 8910 API URLs from RAs */
 	gint ra_fd;
 	guint ra_watch_id;
+	guint trim_id;
 };
 
 G_DEFINE_FINAL_TYPE(VigilPortalChecker, vigil_portal_checker, G_TYPE_OBJECT)
@@ -156,9 +159,24 @@ vigil_portal_entry_key(guint ifindex, guint family)
 	return GUINT_TO_POINTER(ifindex * 2 + (family == 6 ? 1 : 0));
 }
 
+static gboolean
+vigil_portal_checker_trim_cb(gpointer user_data)
+{
+	VigilPortalChecker *self = VIGIL_PORTAL_CHECKER(user_data);
+
+	self->trim_id = 0;
+	malloc_trim(0);
+	return G_SOURCE_REMOVE;
+}
+
 static void
 vigil_portal_run_free(VigilPortalRun *run)
 {
+	/* give the CAs the run parsed back to the system, not just to malloc, once the TLS
+	 * threads let go of them too: a second later, once for all the runs that end together */
+	if (run->database != NULL && run->self->trim_id == 0)
+		run->self->trim_id =
+		    g_timeout_add_seconds(1, vigil_portal_checker_trim_cb, run->self);
 	g_clear_handle_id(&run->timeout_id, g_source_remove);
 	g_clear_object(&run->cancellable);
 	g_ptr_array_unref(run->details);
@@ -174,6 +192,7 @@ vigil_portal_run_free(VigilPortalRun *run)
 	g_free(run->fetch_request);
 	g_free(run->fetch_host);
 	g_clear_object(&run->stream);
+	g_clear_object(&run->database);
 	if (run->buffer != NULL)
 		g_byte_array_unref(run->buffer);
 	g_free(run->option_error);
@@ -651,6 +670,63 @@ vigil_portal_fetch_handshake_cb(GObject *source, GAsyncResult *res, gpointer use
 	vigil_portal_fetch_write(run);
 }
 
+/*
+ * The CAs an HTTPS fetch trusts: CaFile's, or else the system's bundle, read for this run
+ * alone and dropped with it. A connection made without a database makes glib-networking
+ * load its default one, which then stays for the life of the process: 8 MB here, more
+ * than an idle vigild should keep for a check that runs now and then. NULL (where no
+ * bundle is found or it cannot be read) leaves the choice to glib-networking.
+ */
+static GTlsDatabase *
+vigil_portal_run_get_database(VigilPortalRun *run)
+{
+	static const gchar *const bundles[] = {
+	    "/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu, Arch */
+	    "/etc/pki/tls/certs/ca-bundle.crt",	  /* Fedora, RHEL */
+	    "/etc/ssl/ca-bundle.pem",		  /* openSUSE */
+	    "/etc/ssl/cert.pem",		  /* Alpine */
+	    NULL};
+
+	if (run->self->database != NULL)
+		return run->self->database;
+	for (guint i = 0; run->database == NULL && bundles[i] != NULL; i++) {
+		g_autoptr(GError) error = NULL;
+
+		if (!g_file_test(bundles[i], G_FILE_TEST_IS_REGULAR))
+			continue;
+		run->database = g_tls_file_database_new(bundles[i], &error);
+		if (run->database == NULL)
+			g_debug("cannot read the CAs of %s: %s", bundles[i], error->message);
+	}
+	return run->database;
+}
+
+static GIOStream *
+vigil_portal_run_new_tls(VigilPortalRun *run,
+			 GSocketConnection *connection,
+			 GSocketConnectable *identity,
+			 GError **error)
+{
+	GTlsBackend *backend = g_tls_backend_get_default();
+	GTlsDatabase *database = NULL;
+
+	if (g_tls_backend_supports_tls(backend))
+		database = vigil_portal_run_get_database(run);
+	if (database == NULL)
+		return g_tls_client_connection_new(G_IO_STREAM(connection), identity, error);
+	/* given at construction, so that the default database is never loaded */
+	return g_initable_new(g_tls_backend_get_client_connection_type(backend),
+			      NULL,
+			      error,
+			      "base-io-stream",
+			      connection,
+			      "server-identity",
+			      identity,
+			      "database",
+			      database,
+			      NULL);
+}
+
 static void
 vigil_portal_fetch_connected_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -675,15 +751,13 @@ vigil_portal_fetch_connected_cb(GObject *source, GAsyncResult *res, gpointer use
 	}
 	/* the certificate must name the host of the URL, not the address we connected to */
 	identity = g_network_address_new(run->fetch_host, run->fetch_port);
-	tls = g_tls_client_connection_new(G_IO_STREAM(connection), identity, &error);
+	/* the default validation flags check everything: chain, name, dates */
+	tls = vigil_portal_run_new_tls(run, connection, identity, &error);
 	if (tls == NULL) {
 		g_prefix_error(&error, "TLS: ");
 		vigil_portal_fetch_fail(run, error);
 		return;
 	}
-	/* the default validation flags check everything: chain, name, dates */
-	if (run->self->database != NULL)
-		g_tls_connection_set_database(G_TLS_CONNECTION(tls), run->self->database);
 	run->stream = g_steal_pointer(&tls);
 	g_tls_connection_handshake_async(G_TLS_CONNECTION(run->stream),
 					 G_PRIORITY_DEFAULT,
@@ -1571,6 +1645,7 @@ vigil_portal_checker_dispose(GObject *object)
 	VigilPortalChecker *self = VIGIL_PORTAL_CHECKER(object);
 
 	g_clear_handle_id(&self->ra_watch_id, g_source_remove);
+	g_clear_handle_id(&self->trim_id, g_source_remove);
 	g_hash_table_remove_all(self->entries);
 	g_clear_object(&self->database);
 	G_OBJECT_CLASS(vigil_portal_checker_parent_class)->dispose(object);
