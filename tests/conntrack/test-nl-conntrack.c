@@ -501,7 +501,10 @@ test_conntrack_resync(Fixture *fixture, gconstpointer data)
 	ghost.orig = tuple;
 	ghost.orig.sport = 1;
 	vigil_connection_table_apply_entry(fixture->table, &ghost);
-	g_assert_cmpuint(vigil_connection_table_get_n_live(fixture->table), ==, 2);
+	/* the entries themselves, not the table's count: a late packet of the previous test's
+	 * connections can make the kernel pick up an entry of its own at any time */
+	g_assert_false(vigil_connection_table_lookup_by_id(fixture->table, 0xfffffff0)->closed);
+	g_assert_false(connection->closed);
 
 	fixture->dumps = 0;
 	vigil_nl_conntrack_resync(fixture->listener);
@@ -509,7 +512,6 @@ test_conntrack_resync(Fixture *fixture, gconstpointer data)
 	g_assert_true(vigil_connection_table_lookup_by_id(fixture->table, 0xfffffff0)->closed);
 	g_assert_false(connection->closed);
 	g_assert_cmpuint(connection->bytes_orig, ==, 1028);
-	g_assert_cmpuint(vigil_connection_table_get_n_live(fixture->table), ==, 1);
 }
 
 static guint
@@ -605,8 +607,10 @@ test_conntrack_dump_cost(Fixture *fixture, gconstpointer data)
 	gint64 start;
 	gdouble elapsed;
 
+	/* 5,000 new flows at once overrun the event socket, maybe more than once on a busy
+	 * machine, and each resync dumps them all: give it more time than one wait */
 	make_flows(40000, 5000);
-	g_assert_true(vigil_test_wait_until(flows_seen_cb, &count, WAIT_MS));
+	g_assert_true(vigil_test_wait_until(flows_seen_cb, &count, 3 * WAIT_MS));
 	refresh(fixture);
 	getrusage(RUSAGE_SELF, &before);
 	start = g_get_monotonic_time();
