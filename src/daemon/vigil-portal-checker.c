@@ -1241,8 +1241,8 @@ vigil_portal_entry_start(VigilPortalEntry *entry)
 	if (!self->enabled) {
 		entry->state = VIGIL_CONNECTIVITY_UNKNOWN;
 		g_free(entry->detail);
-		entry->detail =
-		    g_strdup("connectivity probing is switched off (Enabled=false in vigild.conf)");
+		entry->detail = g_strdup("connectivity probing is switched off (Enabled=false in "
+					 "vigild.conf, or vigild --no-probes)");
 		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 		return;
 	}
