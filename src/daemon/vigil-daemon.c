@@ -1059,7 +1059,6 @@ vigil_daemon_netmon_changed_cb(VigilNetmon *netmon, gpointer user_data)
 	g_autoptr(GPtrArray) ifaces = vigil_netmon_get_interfaces(netmon);
 	g_autoptr(GHashTable) now =
 	    g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-	g_autoptr(GHashTable) gone = g_hash_table_new(g_direct_hash, g_direct_equal);
 	GHashTableIter iter;
 	gpointer key;
 
@@ -1089,25 +1088,14 @@ vigil_daemon_netmon_changed_cb(VigilNetmon *netmon, gpointer user_data)
 		}
 	}
 
-	/* the checker forgets both families of an interface at once: one that stays an
-	 * uplink in the other family is checked again */
 	g_hash_table_iter_init(&iter, self->probed);
 	while (g_hash_table_iter_next(&iter, &key, NULL)) {
-		if (!g_hash_table_contains(now, key))
-			g_hash_table_add(gone, GUINT_TO_POINTER(GPOINTER_TO_UINT(key) >> 1));
-	}
-	g_hash_table_iter_init(&iter, gone);
-	while (g_hash_table_iter_next(&iter, &key, NULL)) {
-		guint ifindex = GPOINTER_TO_UINT(key);
-		const gchar *name = vigil_netmon_lookup_name(netmon, ifindex);
+		guint uplink = GPOINTER_TO_UINT(key);
 
-		vigil_portal_checker_forget(self->portal, ifindex);
-		for (guint family = 4; family <= 6; family += 2) {
-			if (name == NULL ||
-			    !g_hash_table_contains(now, vigil_daemon_uplink_key(ifindex, family)))
-				continue;
-			vigil_portal_checker_check(self->portal, name, ifindex, family);
-		}
+		if (!g_hash_table_contains(now, key))
+			vigil_portal_checker_forget(self->portal,
+						    uplink >> 1,
+						    (uplink & 1) != 0 ? 6 : 4);
 	}
 	g_hash_table_unref(self->probed);
 	self->probed = g_steal_pointer(&now);

@@ -974,7 +974,7 @@ vigil_portal_entry_timer_cb(gpointer user_data)
 	/* the interface went away (or its index is another's now) while nobody told us */
 	if (if_nametoindex(entry->ifname) != entry->ifindex) {
 		g_debug("forgetting %s (%u): it is gone", entry->ifname, entry->ifindex);
-		vigil_portal_checker_forget(entry->self, entry->ifindex);
+		vigil_portal_checker_forget(entry->self, entry->ifindex, 0);
 		return G_SOURCE_REMOVE;
 	}
 	vigil_portal_entry_start(entry);
@@ -1353,16 +1353,22 @@ vigil_portal_checker_request(VigilPortalChecker *self,
 	return TRUE;
 }
 
+/* an interface (@family 0) or one of its families (4 or 6) is no uplink any more: its
+ * entries go, and with them any check in progress */
 void
-vigil_portal_checker_forget(VigilPortalChecker *self, guint ifindex)
+vigil_portal_checker_forget(VigilPortalChecker *self, guint ifindex, guint family)
 {
 	gboolean changed = FALSE;
 
 	g_return_if_fail(VIGIL_IS_PORTAL_CHECKER(self));
 
-	changed |= g_hash_table_remove(self->entries, vigil_portal_entry_key(ifindex, 4));
-	changed |= g_hash_table_remove(self->entries, vigil_portal_entry_key(ifindex, 6));
-	g_hash_table_remove(self->ra_urls, GUINT_TO_POINTER(ifindex));
+	if (family != 6)
+		changed |= g_hash_table_remove(self->entries, vigil_portal_entry_key(ifindex, 4));
+	if (family != 4)
+		changed |= g_hash_table_remove(self->entries, vigil_portal_entry_key(ifindex, 6));
+	/* the portal API a router advertised goes with the interface */
+	if (family == 0)
+		g_hash_table_remove(self->ra_urls, GUINT_TO_POINTER(ifindex));
 	if (changed)
 		g_signal_emit(self, signals[SIGNAL_CHANGED], 0);
 }

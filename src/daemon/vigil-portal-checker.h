@@ -32,7 +32,7 @@ vigil_portal_checker_request(VigilPortalChecker *self,
 			     guint ifindex,
 			     guint family);
 void
-vigil_portal_checker_forget(VigilPortalChecker *self, guint ifindex);
+vigil_portal_checker_forget(VigilPortalChecker *self, guint ifindex, guint family);
 VigilConnectivity
 vigil_portal_checker_get_state(VigilPortalChecker *self,
 			       guint ifindex,
