@@ -22,6 +22,7 @@
 
 #include "vigil-cleanups.h"
 #include "vigil-error.h"
+#include "vigil-nl-attr.h"
 #include "vigil-nl-conntrack.h"
 #include "vigil-watch.h"
 
@@ -97,18 +98,7 @@ G_DEFINE_FINAL_TYPE(VigilNlConntrack, vigil_nl_conntrack, G_TYPE_OBJECT)
 
 /* parsing */
 
-typedef struct {
-	enum mnl_attr_data_type type;
-	gsize len; /* for MNL_TYPE_BINARY: the exact length */
-} AttrPolicy;
-
-typedef struct {
-	const struct nlattr **tb;
-	const AttrPolicy *policy;
-	guint max;
-} AttrTable;
-
-static const AttrPolicy ct_policy[CTA_MAX + 1] = {
+static const VigilNlAttrPolicy ct_policy[CTA_MAX + 1] = {
     [CTA_TUPLE_ORIG] = {MNL_TYPE_NESTED, 0},
     [CTA_TUPLE_REPLY] = {MNL_TYPE_NESTED, 0},
     [CTA_STATUS] = {MNL_TYPE_U32, 0},
@@ -122,19 +112,19 @@ static const AttrPolicy ct_policy[CTA_MAX + 1] = {
     [CTA_TIMESTAMP] = {MNL_TYPE_NESTED, 0},
 };
 
-static const AttrPolicy tuple_policy[CTA_TUPLE_MAX + 1] = {
+static const VigilNlAttrPolicy tuple_policy[CTA_TUPLE_MAX + 1] = {
     [CTA_TUPLE_IP] = {MNL_TYPE_NESTED, 0},
     [CTA_TUPLE_PROTO] = {MNL_TYPE_NESTED, 0},
 };
 
-static const AttrPolicy ip_policy[CTA_IP_MAX + 1] = {
-    [CTA_IP_V4_SRC] = {MNL_TYPE_BINARY, 4},
-    [CTA_IP_V4_DST] = {MNL_TYPE_BINARY, 4},
-    [CTA_IP_V6_SRC] = {MNL_TYPE_BINARY, 16},
-    [CTA_IP_V6_DST] = {MNL_TYPE_BINARY, 16},
+static const VigilNlAttrPolicy ip_policy[CTA_IP_MAX + 1] = {
+    [CTA_IP_V4_SRC] = {MNL_TYPE_BINARY, 4, 4},
+    [CTA_IP_V4_DST] = {MNL_TYPE_BINARY, 4, 4},
+    [CTA_IP_V6_SRC] = {MNL_TYPE_BINARY, 16, 16},
+    [CTA_IP_V6_DST] = {MNL_TYPE_BINARY, 16, 16},
 };
 
-static const AttrPolicy proto_policy[CTA_PROTO_MAX + 1] = {
+static const VigilNlAttrPolicy proto_policy[CTA_PROTO_MAX + 1] = {
     [CTA_PROTO_NUM] = {MNL_TYPE_U8, 0},
     [CTA_PROTO_SRC_PORT] = {MNL_TYPE_U16, 0},
     [CTA_PROTO_DST_PORT] = {MNL_TYPE_U16, 0},
@@ -146,60 +136,37 @@ static const AttrPolicy proto_policy[CTA_PROTO_MAX + 1] = {
     [CTA_PROTO_ICMPV6_CODE] = {MNL_TYPE_U8, 0},
 };
 
-static const AttrPolicy protoinfo_policy[CTA_PROTOINFO_MAX + 1] = {
+static const VigilNlAttrPolicy protoinfo_policy[CTA_PROTOINFO_MAX + 1] = {
     [CTA_PROTOINFO_TCP] = {MNL_TYPE_NESTED, 0},
 };
 
-static const AttrPolicy protoinfo_tcp_policy[CTA_PROTOINFO_TCP_MAX + 1] = {
+static const VigilNlAttrPolicy protoinfo_tcp_policy[CTA_PROTOINFO_TCP_MAX + 1] = {
     [CTA_PROTOINFO_TCP_STATE] = {MNL_TYPE_U8, 0},
 };
 
-static const AttrPolicy counters_policy[CTA_COUNTERS_MAX + 1] = {
+static const VigilNlAttrPolicy counters_policy[CTA_COUNTERS_MAX + 1] = {
     [CTA_COUNTERS_PACKETS] = {MNL_TYPE_U64, 0},
     [CTA_COUNTERS_BYTES] = {MNL_TYPE_U64, 0},
     [CTA_COUNTERS32_PACKETS] = {MNL_TYPE_U32, 0},
     [CTA_COUNTERS32_BYTES] = {MNL_TYPE_U32, 0},
 };
 
-static const AttrPolicy timestamp_policy[CTA_TIMESTAMP_MAX + 1] = {
+static const VigilNlAttrPolicy timestamp_policy[CTA_TIMESTAMP_MAX + 1] = {
     [CTA_TIMESTAMP_START] = {MNL_TYPE_U64, 0},
     [CTA_TIMESTAMP_STOP] = {MNL_TYPE_U64, 0},
 };
 
-/* keeps the attributes a policy names, validated; skips the others (newer kernels add some) */
-static int
-attr_cb(const struct nlattr *attr, void *data)
-{
-	AttrTable *table = data;
-	guint type = mnl_attr_get_type(attr);
-	const AttrPolicy *policy;
-
-	if (type > table->max)
-		return MNL_CB_OK;
-	policy = &table->policy[type];
-	if (policy->type == MNL_TYPE_UNSPEC)
-		return MNL_CB_OK;
-	if (policy->type == MNL_TYPE_BINARY) {
-		if (mnl_attr_validate2(attr, MNL_TYPE_BINARY, policy->len) < 0)
-			return MNL_CB_ERROR;
-	} else if (mnl_attr_validate(attr, policy->type) < 0) {
-		return MNL_CB_ERROR;
-	}
-	table->tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 static gboolean
 parse_nested(const struct nlattr *nest,
-	     const AttrPolicy *policy,
+	     const VigilNlAttrPolicy *policy,
 	     guint max,
 	     const struct nlattr **tb,
 	     const gchar *what,
 	     GError **error)
 {
-	AttrTable table = {tb, policy, max};
+	VigilNlAttrTable table = {tb, policy, max};
 
-	if (mnl_attr_parse_nested(nest, attr_cb, &table) < MNL_CB_STOP) {
+	if (mnl_attr_parse_nested(nest, vigil_nl_attr_table_cb, &table) < MNL_CB_STOP) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_ARGUMENT,
@@ -343,7 +310,7 @@ vigil_nl_conntrack_parse(const guint8 *data, gsize len, VigilConntrackEntry *ent
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)data;
 	const struct nlattr *tb[CTA_MAX + 1] = {NULL};
 	const struct nlattr *timestamp[CTA_TIMESTAMP_MAX + 1] = {NULL};
-	AttrTable table = {tb, ct_policy, CTA_MAX};
+	VigilNlAttrTable table = {tb, ct_policy, CTA_MAX};
 	guint message;
 
 	g_return_val_if_fail(data != NULL, FALSE);
@@ -387,7 +354,8 @@ vigil_nl_conntrack_parse(const guint8 *data, gsize len, VigilConntrackEntry *ent
 		return FALSE;
 	}
 
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, &table) < MNL_CB_STOP) {
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), vigil_nl_attr_table_cb, &table) <
+	    MNL_CB_STOP) {
 		g_set_error_literal(error,
 				    VIGIL_ERROR,
 				    VIGIL_ERROR_INVALID_ARGUMENT,

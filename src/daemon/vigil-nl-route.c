@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "vigil-error.h"
+#include "vigil-nl-attr.h"
 #include "vigil-nl-route.h"
 
 /*
@@ -22,19 +23,7 @@
  * message whose attributes do not fit its length is refused as a whole.
  */
 
-typedef struct {
-	enum mnl_attr_data_type type;
-	guint16 min_len; /* for MNL_TYPE_BINARY */
-	guint16 max_len;
-} AttrPolicy;
-
-typedef struct {
-	const struct nlattr **tb;
-	const AttrPolicy *policy;
-	guint max;
-} AttrTable;
-
-static const AttrPolicy link_policy[IFLA_MAX + 1] = {
+static const VigilNlAttrPolicy link_policy[IFLA_MAX + 1] = {
     [IFLA_IFNAME] = {MNL_TYPE_NUL_STRING, 0, 0},
     [IFLA_MTU] = {MNL_TYPE_U32, 0, 0},
     [IFLA_OPERSTATE] = {MNL_TYPE_U8, 0, 0},
@@ -43,44 +32,23 @@ static const AttrPolicy link_policy[IFLA_MAX + 1] = {
     [IFLA_STATS64] = {MNL_TYPE_BINARY, 4 * sizeof(uint64_t), G_MAXUINT16},
 };
 
-static const AttrPolicy linkinfo_policy[IFLA_INFO_MAX + 1] = {
+static const VigilNlAttrPolicy linkinfo_policy[IFLA_INFO_MAX + 1] = {
     [IFLA_INFO_KIND] = {MNL_TYPE_NUL_STRING, 0, 0},
 };
 
-static const AttrPolicy address_policy[IFA_MAX + 1] = {
+static const VigilNlAttrPolicy address_policy[IFA_MAX + 1] = {
     [IFA_ADDRESS] = {MNL_TYPE_BINARY, 4, 16},
     [IFA_LOCAL] = {MNL_TYPE_BINARY, 4, 16},
     [IFA_FLAGS] = {MNL_TYPE_U32, 0, 0},
 };
 
-static const AttrPolicy route_policy[RTA_MAX + 1] = {
+static const VigilNlAttrPolicy route_policy[RTA_MAX + 1] = {
     [RTA_OIF] = {MNL_TYPE_U32, 0, 0},
     [RTA_PRIORITY] = {MNL_TYPE_U32, 0, 0},
     [RTA_TABLE] = {MNL_TYPE_U32, 0, 0},
     [RTA_GATEWAY] = {MNL_TYPE_BINARY, 4, 16},
     [RTA_MULTIPATH] = {MNL_TYPE_BINARY, 0, G_MAXUINT16},
 };
-
-static int
-attr_cb(const struct nlattr *attr, void *data)
-{
-	AttrTable *table = data;
-	guint type = mnl_attr_get_type(attr);
-	const AttrPolicy *policy;
-
-	if (type > table->max)
-		return MNL_CB_OK;
-	policy = &table->policy[type];
-	if (policy->type == MNL_TYPE_UNSPEC)
-		return MNL_CB_OK;
-	if (mnl_attr_validate(attr, policy->type) < 0)
-		return MNL_CB_ERROR;
-	if (policy->type == MNL_TYPE_BINARY && (mnl_attr_get_payload_len(attr) < policy->min_len ||
-						mnl_attr_get_payload_len(attr) > policy->max_len))
-		return MNL_CB_ERROR;
-	table->tb[type] = attr;
-	return MNL_CB_OK;
-}
 
 static gboolean
 set_invalid(GError **error, const gchar *what)
@@ -93,20 +61,21 @@ set_invalid(GError **error, const gchar *what)
 static gboolean
 parse_message(const struct nlmsghdr *nlh,
 	      gsize header_len,
-	      const AttrPolicy *policy,
+	      const VigilNlAttrPolicy *policy,
 	      guint max,
 	      const struct nlattr **tb,
 	      const gchar *what,
 	      GError **error)
 {
-	AttrTable table = {tb, policy, max};
+	VigilNlAttrTable table = {tb, policy, max};
 	const struct nlattr *attr;
 	gsize offset = MNL_NLMSG_HDRLEN + MNL_ALIGN(header_len);
 	gint left;
 
 	if (nlh->nlmsg_len < offset)
 		return set_invalid(error, what);
-	if (mnl_attr_parse(nlh, MNL_ALIGN(header_len), attr_cb, &table) < MNL_CB_STOP)
+	if (mnl_attr_parse(nlh, MNL_ALIGN(header_len), vigil_nl_attr_table_cb, &table) <
+	    MNL_CB_STOP)
 		return set_invalid(error, what);
 	/* mnl_attr_parse() stops quietly at an attribute running past the end: refuse that */
 	attr = mnl_nlmsg_get_payload_offset(nlh, MNL_ALIGN(header_len));
@@ -184,8 +153,9 @@ vigil_nl_route_parse_link(const guint8 *data, gsize len, VigilNlLink *link, GErr
 	}
 	if (tb[IFLA_LINKINFO] != NULL) {
 		const struct nlattr *info[IFLA_INFO_MAX + 1] = {NULL};
-		AttrTable table = {info, linkinfo_policy, IFLA_INFO_MAX};
-		if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], attr_cb, &table) < MNL_CB_STOP)
+		VigilNlAttrTable table = {info, linkinfo_policy, IFLA_INFO_MAX};
+		if (mnl_attr_parse_nested(tb[IFLA_LINKINFO], vigil_nl_attr_table_cb, &table) <
+		    MNL_CB_STOP)
 			return set_invalid(error, "link info");
 		if (info[IFLA_INFO_KIND] != NULL)
 			g_strlcpy(link->kind,
