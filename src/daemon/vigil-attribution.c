@@ -17,12 +17,17 @@
 
 #include "vigil-attribution.h"
 #include "vigil-cleanups.h"
+#include "vigil-connect-hook.h"
 #include "vigil-error.h"
 #include "vigil-proc-connector.h"
 
 /*
  * Which process owns the socket of a flow.
  *
+ * 0. An outbound TCP flow whose connect() the kernel hook saw (vigil-connect-hook.c) names
+ *    its process directly: with proc events read up to the packet, a cached record of that
+ *    pid is the process as it is now, so nothing else is asked. A process not cached yet
+ *    goes on to step 1.
  * 1. sock_diag names the socket (inode, uid) from the exact tuple, synchronously.
  * 2. The inode map answers which processes hold it. Every answer is checked before use:
  *    readlinkat(<the /proc/<pid> dirfd>, "fd/N") must still read "socket:[inode]". The
@@ -159,6 +164,8 @@ struct _VigilAttribution {
 	VigilNlSockdiag *sockdiag;
 	VigilProcConnector *connector;
 	gboolean use_proc_connector;
+	VigilConnectHook *hook;
+	gboolean use_connect_hook;
 	gboolean started;
 	gboolean events_reliable;
 	guint max_processes;
@@ -793,6 +800,23 @@ vigil_attribution_resolve_flow(VigilAttribution *self,
 	    ((flags & VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL) == 0 ||
 	     !vigil_proc_connector_was_empty(self->connector)))
 		vigil_proc_connector_dispatch(self->connector);
+	/* the hook names the process; trusted only while every exit, fork and exec up to now
+	 * is known, since those are what would make the cached record another process's */
+	if (self->hook != NULL && self->events_reliable) {
+		VigilConnectOwner owner;
+		if (vigil_connect_hook_lookup(self->hook, key, &owner)) {
+			VigilAttributionProcess *proc =
+			    vigil_attribution_get_process(self, owner.pid);
+			/* the start time tells the process that connected from a later one that
+			 * got its pid */
+			if (proc != NULL && proc->start_time == owner.start_time &&
+			    vigil_attribution_usable_record(self, proc) != NULL) {
+				self->stats.hook_hits++;
+				*uid = owner.uid;
+				return proc;
+			}
+		}
+	}
 	if (!vigil_nl_sockdiag_lookup(self->sockdiag, key, &socket, &error)) {
 		if (!g_error_matches(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND)) {
 			g_autofree gchar *flow = vigil_flow_key_to_string(key);
@@ -1613,6 +1637,15 @@ vigil_attribution_set_use_proc_connector(VigilAttribution *self, gboolean use_pr
 	self->use_proc_connector = use_proc_connector;
 }
 
+/* the kernel connect hook, where the kernel allows it (on by default) */
+void
+vigil_attribution_set_use_connect_hook(VigilAttribution *self, gboolean use_connect_hook)
+{
+	g_return_if_fail(VIGIL_IS_ATTRIBUTION(self));
+	g_return_if_fail(!self->started);
+	self->use_connect_hook = use_connect_hook;
+}
+
 /**
  * vigil_attribution_start:
  * @self: a #VigilAttribution
@@ -1649,6 +1682,14 @@ vigil_attribution_start(VigilAttribution *self, GError **error)
 	}
 	if (!self->events_reliable)
 		vigil_attribution_sweep_timer_start(self);
+	if (self->use_connect_hook) {
+		g_clear_error(&error_local);
+		self->hook = vigil_connect_hook_new(&error_local);
+		if (self->hook == NULL)
+			g_message(
+			    "no kernel connect hook, TCP flows are looked up with sock_diag: %s",
+			    error_local->message);
+	}
 	self->started = TRUE;
 	return TRUE;
 }
@@ -1690,6 +1731,7 @@ vigil_attribution_get_stats(VigilAttribution *self, VigilAttributionStats *stats
 	stats->open_dirfds = self->open_dirfds;
 	stats->pending = self->pending.length;
 	stats->proc_connector = self->events_reliable && self->connector != NULL;
+	stats->connect_hook = self->hook != NULL;
 }
 
 static void
@@ -1707,6 +1749,7 @@ vigil_attribution_dispose(GObject *object)
 		g_clear_pointer(&self->sweep_timer, g_source_unref);
 	}
 	g_clear_pointer(&self->connector, vigil_proc_connector_free);
+	g_clear_pointer(&self->hook, vigil_connect_hook_free);
 	G_OBJECT_CLASS(vigil_attribution_parent_class)->dispose(object);
 }
 
@@ -1761,6 +1804,7 @@ vigil_attribution_init(VigilAttribution *self)
 {
 	self->sockdiag = vigil_nl_sockdiag_new();
 	self->use_proc_connector = TRUE;
+	self->use_connect_hook = TRUE;
 	self->max_processes = VIGIL_ATTRIBUTION_MAX_PROCESSES_DEFAULT;
 	self->max_inodes = VIGIL_ATTRIBUTION_MAX_INODES_DEFAULT;
 	self->processes = g_hash_table_new_full(g_direct_hash,

@@ -39,6 +39,7 @@ G_DECLARE_FINAL_TYPE(VigilAttribution, vigil_attribution, VIGIL, ATTRIBUTION, GO
 /* counters since start, and the cache sizes now */
 typedef struct {
 	guint64 lookups;     /* vigil_attribution_lookup(), direct or through the async call */
+	guint64 hook_hits;   /* answered by the kernel connect hook and a cached record */
 	guint64 cache_hits;  /* answered from the inode map (verified) */
 	guint64 probe_hits;  /* answered by probing the fds of known processes */
 	guint64 scans;	     /* /proc scans run in the worker thread */
@@ -53,6 +54,7 @@ typedef struct {
 	guint open_dirfds;
 	guint pending;		 /* async lookups waiting for a scan */
 	gboolean proc_connector; /* proc events are being received */
+	gboolean connect_hook;	 /* the kernel connect hook is attached */
 } VigilAttributionStats;
 
 typedef enum {
@@ -69,6 +71,8 @@ void
 vigil_attribution_set_limits(VigilAttribution *self, guint max_processes, guint max_inodes);
 void
 vigil_attribution_set_use_proc_connector(VigilAttribution *self, gboolean use_proc_connector);
+void
+vigil_attribution_set_use_connect_hook(VigilAttribution *self, gboolean use_connect_hook);
 gboolean
 vigil_attribution_start(VigilAttribution *self, GError **error);
 

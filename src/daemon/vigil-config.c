@@ -32,6 +32,8 @@ static const gchar *known_keys[] = {"Mode",
 				    "DropInDirectory",
 				    "LogVerdicts",
 				    "RecentEvents",
+				    "BusyPoll",
+				    "ConnectHook",
 				    NULL};
 static const gchar *network_keys[] = {"PreferredInterfaces", "MeteredInterfaces", NULL};
 
@@ -62,6 +64,8 @@ vigil_config_new(void)
 	self->dropin_dir = g_strdup(VIGIL_DROPIN_DIR);
 	self->log_verdicts = TRUE;
 	self->recent_events = 1000;
+	self->busy_poll_us = VIGIL_CONFIG_BUSY_POLL_DEFAULT;
+	self->connect_hook = TRUE;
 	self->connectivity_enabled = TRUE;
 	self->http_url = g_strdup(VIGIL_CONFIG_HTTP_URL);
 	self->http_status = 200;
@@ -457,6 +461,18 @@ config_parse(VigilConfig *self, GKeyFile *kf, GError **error)
 		return FALSE;
 	if (found)
 		self->recent_events = value;
+	if (!config_get_uint(kf,
+			     CONFIG_GROUP,
+			     "BusyPoll",
+			     VIGIL_CONFIG_BUSY_POLL_MAX,
+			     &value,
+			     &found,
+			     error))
+		return FALSE;
+	if (found)
+		self->busy_poll_us = value;
+	if (!config_get_boolean(kf, CONFIG_GROUP, "ConnectHook", &self->connect_hook, error))
+		return FALSE;
 	if (!config_get_boolean(kf, CONFIG_GROUP, "FailOpen", &self->fail_open, error))
 		return FALSE;
 	if (!config_get_boolean(kf, CONFIG_GROUP, "Inbound", &self->inbound, error))

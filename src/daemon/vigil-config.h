@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 /* seconds an agent has to answer, in vigild.conf and through SetPromptTimeout() */
 #define VIGIL_CONFIG_PROMPT_TIMEOUT_MIN 1
 #define VIGIL_CONFIG_PROMPT_TIMEOUT_MAX 3600
+/* busy polling of the queue after a packet, in microseconds (BusyPoll) */
+#define VIGIL_CONFIG_BUSY_POLL_DEFAULT 50
+#define VIGIL_CONFIG_BUSY_POLL_MAX     1000
 
 /* the default connectivity probes: GNOME's check endpoint, the one Debian's NetworkManager
  * connectivity configuration uses */
@@ -30,6 +33,8 @@ typedef struct {
 	guint prompt_timeout;
 	guint16 queue_num;
 	gboolean fail_open;
+	guint busy_poll_us;
+	gboolean connect_hook;
 	gboolean inbound;
 	gboolean intercept_loopback;
 	guint32 own_mark;

@@ -1141,6 +1141,7 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	/* attribution, names and the live table make verdicts better but are not needed for
 	 * filtering: without them vigild says "unknown" and goes on */
 	self->attribution = vigil_attribution_new();
+	vigil_attribution_set_use_connect_hook(self->attribution, self->config->connect_hook);
 	if (!vigil_attribution_start(self->attribution, &error_local)) {
 		g_warning("cannot attribute connections to processes: %s", error_local->message);
 		g_clear_error(&error_local);
@@ -1180,6 +1181,7 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	self->queue = vigil_nfqueue_new(self->config->queue_num);
 	vigil_nfqueue_set_reject_mark(self->queue, self->config->reject_mark);
 	vigil_nfqueue_set_fail_open(self->queue, self->config->fail_open);
+	vigil_nfqueue_set_busy_poll(self->queue, self->config->busy_poll_us);
 	vigil_nfqueue_set_handler(self->queue, vigil_daemon_packet_cb, self);
 	if (!vigil_nfqueue_open(self->queue, error))
 		return FALSE;

@@ -50,6 +50,8 @@
 /* a power of two above the kernel's default queue length of 1024 */
 #define VIGIL_NFQUEUE_SLOTS	    4096
 #define VIGIL_NFQUEUE_WARN_INTERVAL (10 * G_USEC_PER_SEC)
+/* the longest the reader busy-polls before serving the main loop's other sources */
+#define VIGIL_NFQUEUE_BUSY_POLL_MAX_US 2000
 
 #define VIGIL_NFQUEUE_MSG_PACKET  ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)
 #define VIGIL_NFQUEUE_MSG_VERDICT ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_VERDICT)
@@ -78,6 +80,7 @@ struct _VigilNfqueue {
 	guint watch_id;
 	gboolean dispatching;
 	gboolean first_since_poll; /* the next datagram was queued before the last poll */
+	guint busy_poll_us;	   /* keep reading this long after a packet, 0 = never */
 	guint8 *recv_buf;	   /* VIGIL_NFQUEUE_RECV_SLOTS of VIGIL_NFQUEUE_RECV_SLOT_SIZE */
 	struct iovec recv_iov[VIGIL_NFQUEUE_RECV_SLOTS];
 	struct mmsghdr recv_msgs[VIGIL_NFQUEUE_RECV_SLOTS];
@@ -476,24 +479,17 @@ vigil_nfqueue_count_overrun(VigilNfqueue *self)
 	}
 }
 
-static gboolean
-vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
+/* one batch: reads until the socket is drained or VIGIL_NFQUEUE_BATCH datagrams were read;
+ * returns how many were read, and FALSE in @keep when the socket is gone */
+static guint
+vigil_nfqueue_read_batch(VigilNfqueue *self, gint fd, gboolean *keep)
 {
-	g_autoptr(VigilNfqueue) self = g_object_ref(user_data);
-	gboolean keep = TRUE;
-
-	if ((condition & G_IO_NVAL) != 0) {
-		g_warning("queue %u: the socket is gone, no longer reading", self->queue_num);
-		self->watch_id = 0;
-		return G_SOURCE_REMOVE;
-	}
+	guint total = 0;
 
 	/* a pending ENOBUFS shows as G_IO_ERR; recvmmsg() reports and clears it. Fewer datagrams
 	 * than asked for means the socket is drained, so a quiet wake-up costs one syscall */
 	self->dispatching = TRUE;
-	/* the socket is read by no one else, so the first datagram is one the poll saw */
-	self->first_since_poll = (condition & G_IO_IN) != 0;
-	for (guint total = 0; total < VIGIL_NFQUEUE_BATCH && self->nl != NULL;) {
+	while (total < VIGIL_NFQUEUE_BATCH && self->nl != NULL) {
 		guint want = MIN(VIGIL_NFQUEUE_RECV_SLOTS, VIGIL_NFQUEUE_BATCH - total);
 		gint n = recvmmsg(fd, self->recv_msgs, want, MSG_DONTWAIT, NULL);
 
@@ -514,7 +510,7 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 				g_warning("queue %u: the socket is gone, no longer reading: %s",
 					  self->queue_num,
 					  g_strerror(errsv));
-				keep = FALSE;
+				*keep = FALSE;
 				break;
 			}
 			if (vigil_nfqueue_rate_limit(&self->error_limit, &suppressed)) {
@@ -550,6 +546,46 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 	self->dispatching = FALSE;
 	self->first_since_poll = FALSE;
 	vigil_nfqueue_flush(self);
+	return total;
+}
+
+static gboolean
+vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
+{
+	g_autoptr(VigilNfqueue) self = g_object_ref(user_data);
+	gboolean keep = TRUE;
+	gint64 start = 0;
+	gint64 until = 0;
+
+	if ((condition & G_IO_NVAL) != 0) {
+		g_warning("queue %u: the socket is gone, no longer reading", self->queue_num);
+		self->watch_id = 0;
+		return G_SOURCE_REMOVE;
+	}
+
+	/* the socket is read by no one else, so the first datagram is one the poll saw */
+	self->first_since_poll = (condition & G_IO_IN) != 0;
+	/* Busy polling: after a packet, keep reading for busy_poll_us before going back to
+	 * poll(). A connection that follows within that time is read at once, without the
+	 * wake-up of a sleeping thread (on a virtual machine an interrupt and a VM exit,
+	 * several microseconds). The time spent here is bounded, so that the main loop's other
+	 * sources (D-Bus, the proc connector, agents' answers) are served at least every
+	 * VIGIL_NFQUEUE_BUSY_POLL_MAX_US; an idle daemon never spins, since it only gets here
+	 * when a packet woke it. */
+	for (;;) {
+		guint got = vigil_nfqueue_read_batch(self, fd, &keep);
+		gint64 now;
+
+		if (!keep || self->nl == NULL || self->busy_poll_us == 0)
+			break;
+		now = g_get_monotonic_time();
+		if (start == 0)
+			start = now;
+		if (got > 0)
+			until = now + self->busy_poll_us;
+		if (now >= until || now - start >= VIGIL_NFQUEUE_BUSY_POLL_MAX_US)
+			break;
+	}
 
 	if (!keep) {
 		self->watch_id = 0;
@@ -727,6 +763,22 @@ vigil_nfqueue_close(VigilNfqueue *self)
 	g_clear_handle_id(&self->watch_id, g_source_remove);
 	g_clear_pointer(&self->nl, mnl_socket_close);
 	g_debug("queue %u: closed", self->queue_num);
+}
+
+/**
+ * vigil_nfqueue_set_busy_poll:
+ * @self: a #VigilNfqueue
+ * @usec: how long to keep reading after a packet, in microseconds; 0 switches it off
+ *
+ * Sets busy polling: after each packet the reader keeps reading the socket, without
+ * sleeping, for @usec microseconds, so that a connection that follows soon is not delayed
+ * by a wake-up. It costs CPU time only while packets are arriving.
+ */
+void
+vigil_nfqueue_set_busy_poll(VigilNfqueue *self, guint usec)
+{
+	g_return_if_fail(VIGIL_IS_NFQUEUE(self));
+	self->busy_poll_us = usec;
 }
 
 gboolean

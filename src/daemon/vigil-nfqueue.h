@@ -56,6 +56,8 @@ void
 vigil_nfqueue_set_reject_mark(VigilNfqueue *self, guint32 mark);
 void
 vigil_nfqueue_set_fail_open(VigilNfqueue *self, gboolean fail_open);
+void
+vigil_nfqueue_set_busy_poll(VigilNfqueue *self, guint usec);
 gboolean
 vigil_nfqueue_open(VigilNfqueue *self, GError **error);
 void

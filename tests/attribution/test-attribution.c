@@ -19,10 +19,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "vigil-attribution.h"
+#include "vigil-connect-hook.h"
 #include "vigil-error.h"
 #include "vigil-proc-connector.h"
 
@@ -31,7 +33,9 @@
  * own with listeners on 127.0.0.1 and ::1; attr-helper processes make the connections and
  * report the tuple they used (getsockname/getpeername) through a pipe, and the test asks
  * who made that flow, asserting pid and exe. The "no-proc-events" variants run the same
- * cases with scans and sweeps only, as on a system without the proc connector.
+ * cases with scans and sweeps only, as on a system without the proc connector; the
+ * "kernel-hook" variants with the eBPF connect hook, which answers TCP flows of cached
+ * processes (the plain variants run without it, so that sock_diag answers every flow).
  */
 
 #define TIMEOUT_MS	    10000
@@ -45,6 +49,7 @@ typedef enum {
 	TEST_FLAG_NONE = 0,
 	TEST_FLAG_NO_PROC_EVENTS = 1 << 0,
 	TEST_FLAG_BOUNDED = 1 << 1,
+	TEST_FLAG_HOOK = 1 << 2,
 } TestFlags;
 
 typedef struct {
@@ -149,9 +154,17 @@ fixture_setup(Fixture *fixture, gconstpointer user_data)
 		vigil_attribution_set_limits(fixture->attribution,
 					     BOUNDED_PROCESSES,
 					     BOUNDED_INODES);
+	vigil_attribution_set_use_connect_hook(fixture->attribution, (flags & TEST_FLAG_HOOK) != 0);
 	ret = vigil_attribution_start(fixture->attribution, &error);
 	g_assert_no_error(error);
 	g_assert_true(ret);
+	/* the kernels CI runs on have it: a variant that silently ran without it would test
+	 * nothing new */
+	if (flags & TEST_FLAG_HOOK) {
+		VigilAttributionStats stats;
+		vigil_attribution_get_stats(fixture->attribution, &stats);
+		g_assert_true(stats.connect_hook);
+	}
 }
 
 static void
@@ -388,7 +401,10 @@ test_attribution_long_lived_func(Fixture *fixture, gconstpointer user_data)
 		g_assert_true(again == process);
 	}
 	vigil_attribution_get_stats(fixture->attribution, &stats);
-	g_assert_cmpuint(stats.cache_hits, >=, 100);
+	if (GPOINTER_TO_INT(user_data) & TEST_FLAG_HOOK)
+		g_assert_cmpuint(stats.hook_hits, >=, 100);
+	else
+		g_assert_cmpuint(stats.cache_hits, >=, 100);
 	g_assert_cmpuint(stats.scans, >=, 1);
 	g_assert_cmpint(helper_finish(helper), ==, 0);
 }
@@ -1169,6 +1185,203 @@ test_find_helper(const gchar *env, const gchar *name)
 	return real;
 }
 
+/* a busy process's new connections come from the hook: no sock_diag, no probe, no scan */
+static void
+test_attribution_hook_loop_func(Fixture *fixture, gconstpointer user_data)
+{
+	const gchar *families[] = {"127.0.0.1", "::1"};
+
+	for (guint f = 0; f < G_N_ELEMENTS(families); f++) {
+		const gchar *port = f == 0 ? fixture->tcp4_port : fixture->tcp6_port;
+		Helper *loop = helper_spawn(helper_path, "tcp-loop", families[f], port, "20", NULL);
+		VigilAttributionStats before;
+		VigilAttributionStats after;
+
+		for (guint i = 0; i < 20; i++) {
+			g_autoptr(VigilProcess) process = NULL;
+			g_autoptr(GError) error = NULL;
+			gboolean need_scan = FALSE;
+			Report report;
+
+			helper_read_report(loop, &report);
+			if (i == 1)
+				vigil_attribution_get_stats(fixture->attribution, &before);
+			process =
+			    vigil_attribution_lookup(fixture->attribution, &report.key, &need_scan);
+			/* the first connection of a process the caches do not know yet */
+			if (i == 0) {
+				g_assert_null(process);
+				g_assert_true(need_scan);
+				process = test_lookup(fixture->attribution, &report.key, &error);
+				g_assert_no_error(error);
+			}
+			assert_process(process, loop->pid, helper_path);
+			helper_release(loop);
+		}
+		vigil_attribution_get_stats(fixture->attribution, &after);
+		g_assert_cmpuint(after.hook_hits - before.hook_hits, ==, 19);
+		g_assert_cmpuint(after.probe_hits, ==, before.probe_hits);
+		g_assert_cmpuint(after.cache_hits, ==, before.cache_hits);
+		g_assert_cmpuint(after.scans, ==, before.scans);
+		g_assert_cmpint(helper_finish(loop), ==, 0);
+	}
+}
+
+/* the hook names a pid; once that process is gone its cached record is never the answer */
+static void
+test_attribution_hook_killed_func(Fixture *fixture, gconstpointer user_data)
+{
+	Helper *loop =
+	    helper_spawn(helper_path, "tcp-loop", "127.0.0.1", fixture->tcp4_port, "2", NULL);
+	g_autoptr(VigilProcess) first = NULL;
+	g_autoptr(VigilProcess) second = NULL;
+	g_autoptr(GError) error = NULL;
+	gboolean need_scan = TRUE;
+	Report report;
+	gint status = 0;
+
+	first = test_attribute_helper(fixture, loop, &report, helper_path);
+	helper_release(loop);
+	helper_read_report(loop, &report);
+	/* killed after its connect(): its socket goes with it */
+	g_assert_cmpint(kill(loop->pid, SIGKILL), ==, 0);
+	g_assert_cmpint(waitpid(loop->pid, &status, 0), ==, loop->pid);
+	second = vigil_attribution_lookup(fixture->attribution, &report.key, &need_scan);
+	g_assert_null(second);
+	g_assert_false(need_scan);
+	second = test_lookup(fixture->attribution, &report.key, &error);
+	g_assert_error(error, VIGIL_ERROR, VIGIL_ERROR_NOT_FOUND);
+	g_assert_null(second);
+	close(loop->release_fd);
+	close(loop->report_fd);
+	g_string_free(loop->buf, TRUE);
+	g_free(loop);
+}
+
+/* connect to @port on 127.0.0.1 in the current network namespace, from @local_port (0:
+ * any); the flow as the queue would see it, and the connected socket */
+static gint
+test_hook_connect(const gchar *port, guint16 local_port, VigilFlowKey *key)
+{
+	struct sockaddr_in remote = {.sin_family = AF_INET};
+	struct sockaddr_in local = {.sin_family = AF_INET};
+	socklen_t len = sizeof(local);
+	gint fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gint one = 1;
+
+	g_assert_cmpint(fd, >=, 0);
+	remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	remote.sin_port = htons((guint16)atoi(port));
+	if (local_port != 0) {
+		local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		local.sin_port = htons(local_port);
+		g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), ==, 0);
+		g_assert_cmpint(bind(fd, (struct sockaddr *)&local, sizeof(local)), ==, 0);
+	}
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&remote, sizeof(remote)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&local, &len), ==, 0);
+	memset(key, 0, sizeof(*key));
+	key->protocol = IPPROTO_TCP;
+	key->family = 4;
+	memcpy(key->local, &local.sin_addr, 4);
+	memcpy(key->remote, &remote.sin_addr, 4);
+	key->local_port = ntohs(local.sin_port);
+	key->remote_port = ntohs(remote.sin_port);
+	return fd;
+}
+
+/* the hook records only its own network namespace: the same tuple in another one (the
+ * same addresses are common across namespaces) is not taken for ours */
+static void
+test_connect_hook_other_netns_func(Fixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	VigilConnectOwner owner = {0};
+	VigilFlowKey theirs;
+	VigilFlowKey ours;
+	gint pipefd[2];
+	pid_t child;
+	gint status = 0;
+	gint fd;
+
+	g_assert_no_error(error);
+	g_assert_nonnull(hook);
+
+	/* another namespace, with the same listener port: not found */
+	g_assert_cmpint(pipe2(pipefd, O_CLOEXEC), ==, 0);
+	child = fork();
+	g_assert_cmpint(child, >=, 0);
+	if (child == 0) {
+		VigilFlowKey key;
+		gchar port[8];
+		gint listener;
+		gint conn;
+
+		test_netns_enter();
+		listener = test_listen(AF_INET, SOCK_STREAM, port);
+		close(listener);
+		/* the port the parent's listener has, free in this namespace */
+		{
+			struct sockaddr_in sin = {.sin_family = AF_INET};
+			gint one = 1;
+			listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			sin.sin_port = htons((guint16)atoi(fixture->tcp4_port));
+			if (setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) !=
+				0 ||
+			    bind(listener, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+			    listen(listener, 4) != 0)
+				_exit(1);
+		}
+		conn = test_hook_connect(fixture->tcp4_port, 0, &key);
+		if (write(pipefd[1], &key, sizeof(key)) != sizeof(key))
+			_exit(2);
+		close(conn);
+		close(listener);
+		_exit(0);
+	}
+	close(pipefd[1]);
+	g_assert_cmpint(read(pipefd[0], &theirs, sizeof(theirs)), ==, sizeof(theirs));
+	close(pipefd[0]);
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_false(vigil_connect_hook_lookup(hook, &theirs, &owner));
+
+	/* ours, with exactly that tuple: found, with our pid and thread */
+	fd = test_hook_connect(fixture->tcp4_port, theirs.local_port, &ours);
+	g_assert_cmpmem(&ours, sizeof(ours), &theirs, sizeof(theirs));
+	g_assert_true(vigil_connect_hook_lookup(hook, &ours, &owner));
+	g_assert_cmpuint(owner.pid, ==, getpid());
+	g_assert_cmpuint(owner.tid, ==, (guint32)syscall(SYS_gettid));
+	g_assert_cmpuint(owner.uid, ==, getuid());
+	g_assert_cmpuint(owner.age_ns, <, VIGIL_CONNECT_HOOK_MAX_AGE_NS);
+	close(fd);
+}
+
+/* an entry older than VIGIL_CONNECT_HOOK_MAX_AGE_NS is not believed */
+static void
+test_connect_hook_stale_func(Fixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	VigilConnectOwner owner;
+	VigilFlowKey key;
+	VigilFlowKey udp;
+	gint fd;
+
+	g_assert_no_error(error);
+	fd = test_hook_connect(fixture->tcp4_port, 0, &key);
+	g_assert_true(vigil_connect_hook_lookup(hook, &key, &owner));
+	/* the same tuple as UDP was never seen */
+	udp = key;
+	udp.protocol = IPPROTO_UDP;
+	g_assert_false(vigil_connect_hook_lookup(hook, &udp, &owner));
+	g_usleep(VIGIL_CONNECT_HOOK_MAX_AGE_NS / 1000 + 100 * G_TIME_SPAN_MILLISECOND);
+	g_assert_false(vigil_connect_hook_lookup(hook, &key, &owner));
+	close(fd);
+}
+
 typedef void (*FixtureFunc)(Fixture *fixture, gconstpointer user_data);
 
 static void
@@ -1181,6 +1394,9 @@ test_add(const gchar *name, FixtureFunc func, TestFlags flags)
 	g_free(path);
 	path = g_strdup_printf("/vigil/daemon/attribution/no-proc-events/%s", name);
 	fixtured_test(path, func, flags | TEST_FLAG_NO_PROC_EVENTS);
+	g_free(path);
+	path = g_strdup_printf("/vigil/daemon/attribution/kernel-hook/%s", name);
+	fixtured_test(path, func, flags | TEST_FLAG_HOOK);
 }
 
 int
@@ -1222,6 +1438,18 @@ main(int argc, char **argv)
 	test_add("exit-evicts", test_attribution_exit_evicts_func, TEST_FLAG_NONE);
 	test_add("bounded", test_attribution_bounded_func, TEST_FLAG_BOUNDED);
 	test_add("gone-socket", test_attribution_gone_socket_func, TEST_FLAG_NONE);
+	fixtured_test("/vigil/daemon/attribution/kernel-hook/loop",
+		      test_attribution_hook_loop_func,
+		      TEST_FLAG_HOOK);
+	fixtured_test("/vigil/daemon/attribution/kernel-hook/killed",
+		      test_attribution_hook_killed_func,
+		      TEST_FLAG_HOOK);
+	fixtured_test("/vigil/daemon/connect-hook/other-netns",
+		      test_connect_hook_other_netns_func,
+		      TEST_FLAG_NONE);
+	fixtured_test("/vigil/daemon/connect-hook/stale",
+		      test_connect_hook_stale_func,
+		      TEST_FLAG_NONE);
 	fixtured_test("/vigil/daemon/attribution/overrun",
 		      test_attribution_overrun_func,
 		      TEST_FLAG_NONE);

@@ -94,6 +94,39 @@ test_config_network_invalid_func(void)
 	}
 }
 
+/* the queue's busy polling and the connect hook: defaults as shipped, values, bounds */
+static void
+test_config_speed_func(void)
+{
+	g_autoptr(VigilConfig) defaults = vigil_config_new();
+	g_autoptr(VigilConfig) shipped = vigil_config_new();
+	g_autoptr(VigilConfig) config = vigil_config_new();
+	g_autoptr(VigilConfig) bad = vigil_config_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *dist = g_test_build_filename(G_TEST_DIST, "vigild.conf", NULL);
+	g_autofree gchar *path = write_config("[daemon]\nBusyPoll=0\nConnectHook=false\n");
+	g_autofree gchar *too_long = NULL;
+
+	g_assert_cmpuint(defaults->busy_poll_us, ==, VIGIL_CONFIG_BUSY_POLL_DEFAULT);
+	g_assert_true(defaults->connect_hook);
+	g_assert_true(vigil_config_load(shipped, dist, TRUE, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(shipped->busy_poll_us, ==, defaults->busy_poll_us);
+	g_assert_cmpint(shipped->connect_hook, ==, defaults->connect_hook);
+
+	g_assert_true(vigil_config_load(config, path, TRUE, &error));
+	g_assert_no_error(error);
+	g_assert_cmpuint(config->busy_poll_us, ==, 0);
+	g_assert_false(config->connect_hook);
+
+	/* (the same file name, written again) */
+	too_long = write_config("[daemon]\nBusyPoll=1001\n");
+	g_assert_false(vigil_config_load(bad, too_long, TRUE, &error));
+	g_assert_error(error, VIGIL_ERROR, VIGIL_ERROR_INVALID_FILE);
+	g_assert_nonnull(strstr(error->message, "BusyPoll"));
+	g_unlink(too_long);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -101,5 +134,6 @@ main(int argc, char **argv)
 	g_test_add_func("/vigil/daemon/config/network-defaults", test_config_network_defaults_func);
 	g_test_add_func("/vigil/daemon/config/network", test_config_network_func);
 	g_test_add_func("/vigil/daemon/config/network-invalid", test_config_network_invalid_func);
+	g_test_add_func("/vigil/daemon/config/speed", test_config_speed_func);
 	return g_test_run();
 }

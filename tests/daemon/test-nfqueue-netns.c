@@ -629,6 +629,88 @@ test_netns_setup(GError **error)
 	return TRUE;
 }
 
+/* --- busy polling ---------------------------------------------------------------------- */
+
+#define BUSY_POLL_PACKETS     2000
+#define BUSY_POLL_INTERVAL_US 200
+#define BUSY_POLL_TIMER_MS    20
+
+typedef struct {
+	gint sender;
+	volatile gint stop;
+} BusyPollSender;
+
+static gpointer
+busy_poll_sender_thread(gpointer user_data)
+{
+	BusyPollSender *sender = user_data;
+
+	for (guint i = 0; i < BUSY_POLL_PACKETS && !g_atomic_int_get(&sender->stop); i++) {
+		g_assert_cmpint(send(sender->sender, "x", 1, 0), ==, 1);
+		g_usleep(BUSY_POLL_INTERVAL_US);
+	}
+	return NULL;
+}
+
+static gboolean
+busy_poll_timer_cb(gpointer user_data)
+{
+	gint64 *fired = user_data;
+
+	*fired = g_get_monotonic_time();
+	return G_SOURCE_REMOVE;
+}
+
+/* With busy polling longer than the gap between packets, the reader would never go back to
+ * the main loop on its own: the bound must still let a timer run while packets flow, and
+ * every packet must get its verdict. */
+static void
+test_nfqueue_busy_poll_func(Fixture *fixture, gconstpointer user_data)
+{
+	BusyPollSender sender = {0};
+	g_autoptr(GThread) thread = NULL;
+	gint64 fired = 0;
+	gint64 armed;
+	guint received = 0;
+
+	gint rcvbuf = 16 * 1024 * 1024;
+
+	vigil_nfqueue_set_busy_poll(fixture->queue, 1000);
+	fixture_connect(fixture, AF_INET, PORT_QUEUED);
+	/* room for all of them, read at the end */
+	g_assert_cmpint(
+	    setsockopt(fixture->receiver, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)),
+	    ==,
+	    0);
+	sender.sender = fixture->sender;
+	thread = g_thread_new("sender", busy_poll_sender_thread, &sender);
+	/* traffic is flowing: the reader is busy-polling */
+	wait_for(&fixture->handled, 50);
+	armed = g_get_monotonic_time();
+	g_timeout_add(BUSY_POLL_TIMER_MS, busy_poll_timer_cb, &fired);
+	while (fired == 0)
+		g_main_context_iteration(NULL, TRUE);
+	/* fired while the sender still sends (it needs 400 ms and more for all of them) */
+	g_assert_cmpuint(fixture->handled, <, BUSY_POLL_PACKETS);
+	g_test_message("timer of %d ms ran after %" G_GINT64_FORMAT " us, %u packets in",
+		       BUSY_POLL_TIMER_MS,
+		       fired - armed,
+		       fixture->handled);
+	g_assert_cmpint(fired - armed, <, 200 * G_TIME_SPAN_MILLISECOND);
+
+	wait_for(&fixture->handled, BUSY_POLL_PACKETS);
+	g_atomic_int_set(&sender.stop, 1);
+	g_thread_join(g_steal_pointer(&thread));
+	/* every one was accepted, none was lost */
+	for (guint i = 0; i < BUSY_POLL_PACKETS; i++) {
+		gchar c;
+		if (recv(fixture->receiver, &c, 1, MSG_DONTWAIT) == 1)
+			received++;
+	}
+	g_assert_cmpuint(received, ==, BUSY_POLL_PACKETS);
+	g_assert_cmpuint(vigil_nfqueue_get_received(fixture->queue), ==, BUSY_POLL_PACKETS);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -662,6 +744,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/daemon/nfqueue-netns/close-releases",
 		      test_nfqueue_close_releases_func);
 	fixtured_test("/vigil/daemon/nfqueue-netns/busy", test_nfqueue_busy_func);
+	fixtured_test("/vigil/daemon/nfqueue-netns/busy-poll", test_nfqueue_busy_poll_func);
 	fixtured_test("/vigil/daemon/nfqueue-netns/overrun", test_nfqueue_overrun_func);
 	fixtured_test("/vigil/daemon/nfqueue-netns/overhead", test_nfqueue_overhead_func);
 	return g_test_run();
