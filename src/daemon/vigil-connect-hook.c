@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -33,25 +34,32 @@
  *   if (ops->op != TCP_CONNECT_CB || netns_cookie(ops) != OUR_NETNS) return 1;
  *   key = {family, IPPROTO_TCP, local port, remote port, local address, remote address};
  *   value = {pid_tgid, uid_gid, ktime_ns, current->group_leader->start_boottime};
- *   map_update(map, key, value);
+ *   ringbuf_output(ring, {value, key}, BPF_RB_NO_WAKEUP);
  *   return 1;
  *
  * An IPv6 socket connecting to a v4-mapped address sends IPv4 packets: its key is the IPv4
  * one. The start time tells a process from a later one that got the same pid: it is the
  * value /proc/<pid>/stat shows in clock ticks, read with bpf_probe_read_kernel() at offsets
- * the kernel's own BTF gives (vigil-btf.c), so the program fits the running kernel. The map is an
- * LRU hash, so it never fills up; the daemon believes an entry only if it is younger than
- * VIGIL_CONNECT_HOOK_MAX_AGE_NS, and every connect() overwrites the entry of its tuple, so a reused
- * tuple never shows an earlier process.
+ * the kernel's own BTF gives (vigil-btf.c), so the program fits the running kernel.
+ *
+ * The records go to a BPF ring buffer that the daemon maps into its memory: reading it takes
+ * no system call. A lookup first moves the new records into a table of the most recent
+ * VIGIL_CONNECT_HOOK_RECENT connects by tuple (a later connect of the same tuple replaces
+ * the earlier one, so a reused tuple never shows an earlier process), then looks the flow
+ * up there. The daemon believes a record only if it is younger than
+ * VIGIL_CONNECT_HOOK_MAX_AGE_NS. Records the ring had no room for are lost, and those
+ * flows go the sock_diag way; nothing waits on the daemon.
  *
  * The program is attached through a BPF link: when the daemon exits, however it exits, the
  * kernel closes the link and the program is gone. Several daemons (one per network
  * namespace) each attach their own program and map; each records only its own namespace.
  */
 
-#define VIGIL_CONNECT_HOOK_ENTRIES 16384
-#define VIGIL_CONNECT_HOOK_LOG	   (64 * 1024)
-#define VIGIL_CONNECT_HOOK_INSNS   96
+/* the ring: 3,276 records of 80 bytes with their headers; the table of recent ones */
+#define VIGIL_CONNECT_HOOK_RING	  (256 * 1024)
+#define VIGIL_CONNECT_HOOK_RECENT 8192
+#define VIGIL_CONNECT_HOOK_LOG	  (64 * 1024)
+#define VIGIL_CONNECT_HOOK_INSNS  96
 
 /* not in the headers of every distribution that can run the daemon */
 #ifndef SO_NETNS_COOKIE
@@ -74,8 +82,15 @@ typedef struct {
 	guint64 start_ns; /* the process's start (its leader's start_boottime), 0 if unread */
 } VigilConnectHookValue;
 
+/* one record of the ring, as the program writes it from its stack */
+typedef struct {
+	VigilConnectHookValue value;
+	VigilConnectHookKey key;
+} VigilConnectHookRecord;
+
 G_STATIC_ASSERT(sizeof(VigilConnectHookKey) == 40);
 G_STATIC_ASSERT(sizeof(VigilConnectHookValue) == 32);
+G_STATIC_ASSERT(sizeof(VigilConnectHookRecord) == 72);
 
 /* not vigil-cleanups.h: libpcap's headers define their own struct bpf_insn */
 typedef gint VigilHookFd;
@@ -94,6 +109,13 @@ struct _VigilConnectHook {
 	gint map_fd;
 	gint link_fd;
 	guint64 ns_per_tick; /* of the start times in /proc/<pid>/stat */
+	gsize page_size;
+	guint8 *consumer; /* one page, the consumer position first */
+	guint8 *producer; /* one page with the producer position, then the data twice */
+	VigilConnectHookRecord *recent; /* a ring of VIGIL_CONNECT_HOOK_RECENT */
+	guint recent_next;
+	guint recent_len;
+	GHashTable *by_key; /* of VigilConnectHookKey in recent -> its index + 1 */
 };
 
 /* where the fields the program reads are in this kernel's struct task_struct */
@@ -280,11 +302,10 @@ vigil_connect_hook_build(VigilBpfProgram *prog,
 	emit_call(prog, BPF_FUNC_probe_read_kernel);
 	emit_ld_imm64(prog, BPF_REG_1, BPF_PSEUDO_MAP_FD, (guint64)map_fd);
 	emit(prog, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
-	emit(prog, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, KEY_OFF);
-	emit(prog, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_3, BPF_REG_10, 0, 0);
-	emit(prog, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, VALUE_OFF);
-	emit(prog, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_ANY);
-	emit_call(prog, BPF_FUNC_map_update_elem);
+	emit(prog, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, VALUE_OFF);
+	emit(prog, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, sizeof(VigilConnectHookRecord));
+	emit(prog, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_4, 0, 0, BPF_RB_NO_WAKEUP);
+	emit_call(prog, BPF_FUNC_ringbuf_output);
 
 	/* the connection goes ahead whatever happened */
 	for (guint i = 0; i < n_out; i++)
@@ -439,6 +460,83 @@ vigil_connect_hook_log_reason(gchar *log)
 	return *end != '\0' ? end : "no reason given";
 }
 
+static void
+vigil_connect_hook_unmap(guint8 *consumer, guint8 *producer, gsize page_size)
+{
+	if (consumer != NULL)
+		munmap(consumer, page_size);
+	if (producer != NULL)
+		munmap(producer, page_size + 2 * VIGIL_CONNECT_HOOK_RING);
+}
+
+static guint
+vigil_connect_hook_key_hash(gconstpointer data)
+{
+	const guint8 *p = data;
+	guint64 h = G_GUINT64_CONSTANT(0xcbf29ce484222325);
+
+	for (gsize i = 0; i < sizeof(VigilConnectHookKey); i += 8) {
+		guint64 word;
+		memcpy(&word, p + i, sizeof(word));
+		h = (h ^ word) * G_GUINT64_CONSTANT(0x100000001b3);
+		h ^= h >> 29;
+	}
+	return (guint)(h ^ (h >> 32));
+}
+
+static gboolean
+vigil_connect_hook_key_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, sizeof(VigilConnectHookKey)) == 0;
+}
+
+/* a record into the table of recent ones; it replaces an older one of its tuple, and the
+ * oldest one goes when the table is full */
+static void
+vigil_connect_hook_store(VigilConnectHook *self, const VigilConnectHookRecord *record)
+{
+	guint slot = self->recent_next;
+	VigilConnectHookRecord *old = &self->recent[slot];
+
+	if (slot < self->recent_len &&
+	    GPOINTER_TO_UINT(g_hash_table_lookup(self->by_key, &old->key)) == slot + 1)
+		g_hash_table_remove(self->by_key, &old->key);
+	*old = *record;
+	g_hash_table_replace(self->by_key, &old->key, GUINT_TO_POINTER(slot + 1));
+	self->recent_next = (slot + 1) % VIGIL_CONNECT_HOOK_RECENT;
+	self->recent_len = MAX(self->recent_len, slot + 1);
+}
+
+/* moves what the program wrote since the last call into the table: plain memory reads,
+ * with the ordering the kernel's ring buffer protocol asks for */
+static void
+vigil_connect_hook_drain(VigilConnectHook *self)
+{
+	const guint8 *data = self->producer + self->page_size;
+	guint64 consumed = __atomic_load_n((guint64 *)self->consumer, __ATOMIC_RELAXED);
+	guint64 produced = __atomic_load_n((const guint64 *)self->producer, __ATOMIC_ACQUIRE);
+
+	while (consumed < produced) {
+		const guint8 *header = data + (consumed & (VIGIL_CONNECT_HOOK_RING - 1));
+		guint32 len = __atomic_load_n((const guint32 *)header, __ATOMIC_ACQUIRE);
+		guint32 size;
+
+		/* still being written: the rest waits for the next call */
+		if ((len & BPF_RINGBUF_BUSY_BIT) != 0)
+			break;
+		size = len & ~(guint32)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		/* the data is mapped twice, so a record that wraps reads on */
+		if ((len & BPF_RINGBUF_DISCARD_BIT) == 0 &&
+		    size == sizeof(VigilConnectHookRecord)) {
+			VigilConnectHookRecord record;
+			memcpy(&record, header + BPF_RINGBUF_HDR_SZ, sizeof(record));
+			vigil_connect_hook_store(self, &record);
+		}
+		consumed += (size + BPF_RINGBUF_HDR_SZ + 7) & ~(guint64)7;
+		__atomic_store_n((guint64 *)self->consumer, consumed, __ATOMIC_RELEASE);
+	}
+}
+
 /**
  * vigil_connect_hook_new:
  * @error: a #GError
@@ -457,6 +555,9 @@ vigil_connect_hook_new(GError **error)
 	g_auto(VigilHookFd) map_fd = -1;
 	g_auto(VigilHookFd) prog_fd = -1;
 	g_auto(VigilHookFd) cgroup_fd = -1;
+	guint8 *consumer = NULL;
+	guint8 *producer = NULL;
+	gsize page_size = 0;
 	VigilConnectHook *self;
 	union bpf_attr attr;
 	guint64 cookie = 0;
@@ -478,18 +579,35 @@ vigil_connect_hook_new(GError **error)
 		return NULL;
 	}
 	cgroup_fd = vigil_connect_hook_open_cgroup2(error);
-	if (cgroup_fd < 0)
+	if (cgroup_fd < 0) {
+		vigil_connect_hook_unmap(consumer, producer, page_size);
 		return NULL;
+	}
 
 	memset(&attr, 0, sizeof(attr));
-	attr.map_type = BPF_MAP_TYPE_LRU_HASH;
-	attr.key_size = sizeof(VigilConnectHookKey);
-	attr.value_size = sizeof(VigilConnectHookValue);
-	attr.max_entries = VIGIL_CONNECT_HOOK_ENTRIES;
+	attr.map_type = BPF_MAP_TYPE_RINGBUF;
+	attr.max_entries = VIGIL_CONNECT_HOOK_RING;
 	g_strlcpy(attr.map_name, "vigil_connect", sizeof(attr.map_name));
 	map_fd = vigil_bpf(BPF_MAP_CREATE, &attr);
 	if (map_fd < 0) {
-		set_error_errno(error, errno, "cannot create the BPF map");
+		set_error_errno(error, errno, "cannot create the BPF ring buffer");
+		return NULL;
+	}
+	page_size = (gsize)sysconf(_SC_PAGESIZE);
+	consumer = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (consumer == MAP_FAILED) {
+		set_error_errno(error, errno, "cannot map the BPF ring buffer");
+		return NULL;
+	}
+	producer = mmap(NULL,
+			page_size + 2 * VIGIL_CONNECT_HOOK_RING,
+			PROT_READ,
+			MAP_SHARED,
+			map_fd,
+			(off_t)page_size);
+	if (producer == MAP_FAILED) {
+		set_error_errno(error, errno, "cannot map the BPF ring buffer");
+		munmap(consumer, page_size);
 		return NULL;
 	}
 
@@ -511,6 +629,7 @@ vigil_connect_hook_new(GError **error)
 		    g_strdup_printf("the kernel refused the sock_ops program (%s)",
 				    vigil_connect_hook_log_reason(log));
 		set_error_errno(error, errsv, what);
+		vigil_connect_hook_unmap(consumer, producer, page_size);
 		return NULL;
 	}
 
@@ -522,6 +641,7 @@ vigil_connect_hook_new(GError **error)
 	if (link_fd < 0) {
 		gint errsv = errno;
 		set_error_errno(error, errsv, "cannot attach to the cgroup v2 root");
+		vigil_connect_hook_unmap(consumer, producer, page_size);
 		return NULL;
 	}
 	if (fcntl(link_fd, F_SETFD, FD_CLOEXEC) != 0)
@@ -531,6 +651,11 @@ vigil_connect_hook_new(GError **error)
 	self->map_fd = g_steal_fd(&map_fd);
 	self->link_fd = link_fd;
 	self->ns_per_tick = G_GUINT64_CONSTANT(1000000000) / (guint64)ticks;
+	self->page_size = page_size;
+	self->consumer = consumer;
+	self->producer = producer;
+	self->recent = g_new0(VigilConnectHookRecord, VIGIL_CONNECT_HOOK_RECENT);
+	self->by_key = g_hash_table_new(vigil_connect_hook_key_hash, vigil_connect_hook_key_equal);
 	g_debug("sock_ops program of %u instructions attached", prog->len);
 	return self;
 }
@@ -543,8 +668,11 @@ vigil_connect_hook_free(VigilConnectHook *self)
 	/* closing the link detaches the program */
 	if (self->link_fd >= 0)
 		close(self->link_fd);
+	vigil_connect_hook_unmap(self->consumer, self->producer, self->page_size);
 	if (self->map_fd >= 0)
 		close(self->map_fd);
+	g_hash_table_unref(self->by_key);
+	g_free(self->recent);
 	g_free(self);
 }
 
@@ -554,7 +682,8 @@ vigil_connect_hook_free(VigilConnectHook *self)
  * @key: an outbound TCP flow, as the queue saw it
  * @owner: (out): who connected, when found
  *
- * One map lookup, about a microsecond. Only outbound TCP flows are ever found.
+ * Reads the ring buffer and looks the flow up, without a system call. Only outbound TCP
+ * flows are ever found.
  *
  * Returns: %TRUE when the hook saw the connect() of this flow less than
  *   %VIGIL_CONNECT_HOOK_MAX_AGE_NS ago
@@ -564,8 +693,8 @@ vigil_connect_hook_lookup(VigilConnectHook *self, const VigilFlowKey *key, Vigil
 {
 	VigilConnectHookKey map_key;
 	VigilConnectHookValue value;
-	union bpf_attr attr;
 	struct timespec now;
+	guint index;
 	guint64 now_ns;
 	gsize addr_len;
 
@@ -590,12 +719,11 @@ vigil_connect_hook_lookup(VigilConnectHook *self, const VigilFlowKey *key, Vigil
 	memcpy(map_key.local, key->local, addr_len);
 	memcpy(map_key.remote, key->remote, addr_len);
 
-	memset(&attr, 0, sizeof(attr));
-	attr.map_fd = (guint32)self->map_fd;
-	attr.key = (guint64)(guintptr)&map_key;
-	attr.value = (guint64)(guintptr)&value;
-	if (vigil_bpf(BPF_MAP_LOOKUP_ELEM, &attr) != 0)
+	vigil_connect_hook_drain(self);
+	index = GPOINTER_TO_UINT(g_hash_table_lookup(self->by_key, &map_key));
+	if (index == 0)
 		return FALSE;
+	value = self->recent[index - 1].value;
 	if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
 		return FALSE;
 	now_ns = (guint64)now.tv_sec * G_GUINT64_CONSTANT(1000000000) + (guint64)now.tv_nsec;

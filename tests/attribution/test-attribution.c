@@ -1359,6 +1359,55 @@ test_connect_hook_other_netns_func(Fixture *fixture, gconstpointer user_data)
 	close(fd);
 }
 
+/* the ring buffer wraps many times over, each record read whole; when the daemon does not
+ * read for too long the ring drops what it has no room for, and those flows are not found
+ * (sock_diag answers them), while what it kept is still right */
+static void
+test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	VigilConnectOwner owner;
+	VigilFlowKey first;
+	VigilFlowKey last;
+	guint found = 0;
+
+	g_assert_no_error(error);
+	for (guint i = 0; i < 10000; i++) {
+		VigilFlowKey key;
+		gint fd = test_hook_connect(fixture->tcp4_port, 0, &key);
+		gint conn = accept(fixture->tcp4, NULL, NULL);
+
+		g_assert_true(vigil_connect_hook_lookup(hook, &key, &owner));
+		g_assert_cmpuint(owner.pid, ==, getpid());
+		close(conn);
+		close(fd);
+	}
+
+	/* 5,000 connects unread: more than the ring holds */
+	for (guint i = 0; i < 5000; i++) {
+		gint fd = test_hook_connect(fixture->tcp4_port, 0, i == 0 ? &first : &last);
+		gint conn = accept(fixture->tcp4, NULL, NULL);
+
+		close(conn);
+		close(fd);
+	}
+	g_assert_true(vigil_connect_hook_lookup(hook, &first, &owner));
+	g_assert_cmpuint(owner.pid, ==, getpid());
+	g_assert_false(vigil_connect_hook_lookup(hook, &last, &owner));
+	/* and it goes on once read */
+	for (guint i = 0; i < 100; i++) {
+		VigilFlowKey key;
+		gint fd = test_hook_connect(fixture->tcp4_port, 0, &key);
+		gint conn = accept(fixture->tcp4, NULL, NULL);
+
+		found += vigil_connect_hook_lookup(hook, &key, &owner) ? 1 : 0;
+		close(conn);
+		close(fd);
+	}
+	g_assert_cmpuint(found, ==, 100);
+}
+
 /* an entry older than VIGIL_CONNECT_HOOK_MAX_AGE_NS is not believed */
 static void
 test_connect_hook_stale_func(Fixture *fixture, gconstpointer user_data)
@@ -1446,6 +1495,9 @@ main(int argc, char **argv)
 		      TEST_FLAG_HOOK);
 	fixtured_test("/vigil/daemon/connect-hook/other-netns",
 		      test_connect_hook_other_netns_func,
+		      TEST_FLAG_NONE);
+	fixtured_test("/vigil/daemon/connect-hook/many",
+		      test_connect_hook_many_func,
 		      TEST_FLAG_NONE);
 	fixtured_test("/vigil/daemon/connect-hook/stale",
 		      test_connect_hook_stale_func,
