@@ -104,6 +104,7 @@ typedef struct {
 typedef struct {
 	guint32 pid;
 	guint32 ppid; /* 0 for an exec */
+	guint64 seq;  /* event_seq after it */
 } VigilAttributionRecent;
 
 typedef struct {
@@ -1162,6 +1163,30 @@ vigil_attribution_request_cancelled_cb(GCancellable *cancellable, gpointer user_
 	return G_SOURCE_REMOVE;
 }
 
+/* did @pid exec after event @seq? TRUE as well when the ring of recent events no longer
+ * reaches back that far, or when events are not reliable: then it cannot be ruled out */
+static gboolean
+vigil_attribution_exec_since(VigilAttribution *self, guint32 pid, guint64 seq)
+{
+	guint i;
+
+	if (!self->events_reliable)
+		return FALSE;
+	if (self->event_seq == seq)
+		return FALSE;
+	for (i = 0; i < self->recent_len; i++) {
+		guint index = (self->recent_next + VIGIL_ATTRIBUTION_RECENT_MAX - 1 - i) %
+			      VIGIL_ATTRIBUTION_RECENT_MAX;
+		const VigilAttributionRecent *recent = &self->recent[index];
+
+		if (recent->seq <= seq)
+			return FALSE;
+		if (recent->pid == pid && recent->ppid == 0)
+			return TRUE;
+	}
+	return TRUE;
+}
+
 static void
 vigil_attribution_merge_scanned(VigilAttribution *self,
 				VigilAttributionJob *job,
@@ -1178,7 +1203,10 @@ vigil_attribution_merge_scanned(VigilAttribution *self,
 	}
 	if (scanned->record != NULL) {
 		g_set_object(&proc->record, scanned->record);
-		proc->record_stale = FALSE;
+		/* read while the process may have been between fork and exec: an exec since
+		 * the scan started makes the record the old program's */
+		proc->record_stale =
+		    vigil_attribution_exec_since(self, proc->pid, job->seq_at_start);
 		self->stats.records_loaded++;
 	}
 	vigil_attribution_process_drop_sockets(self, proc);
@@ -1222,7 +1250,8 @@ vigil_attribution_job_done_cb(GObject *source, GAsyncResult *res, gpointer user_
 		if (proc == NULL || proc->start_time != vigil_process_get_start_time(record))
 			continue;
 		g_set_object(&proc->record, record);
-		proc->record_stale = FALSE;
+		proc->record_stale =
+		    vigil_attribution_exec_since(self, proc->pid, job->seq_at_start);
 		self->stats.records_loaded++;
 	}
 
@@ -1530,6 +1559,7 @@ vigil_attribution_recent_push(VigilAttribution *self, guint32 pid, guint32 ppid)
 
 	recent->pid = pid;
 	recent->ppid = ppid;
+	recent->seq = self->event_seq;
 	self->recent_next = (self->recent_next + 1) % VIGIL_ATTRIBUTION_RECENT_MAX;
 	self->recent_len = MIN(self->recent_len + 1, VIGIL_ATTRIBUTION_RECENT_MAX);
 }

@@ -104,6 +104,26 @@ test_netns_enter(void)
 	close(fd);
 }
 
+/* 127.0.0.1 or ::1 with @port */
+static void
+test_loopback(gint family, guint16 port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+	}
+}
+
 static gint
 test_listen(gint family, gint type, gchar *port_str)
 {
@@ -1258,36 +1278,47 @@ test_attribution_hook_killed_func(Fixture *fixture, gconstpointer user_data)
 	g_free(loop);
 }
 
-/* connect to @port on 127.0.0.1 in the current network namespace, from @local_port (0:
- * any); the flow as the queue would see it, and the connected socket */
+/* connect to @port on 127.0.0.1 (or ::1 for AF_INET6) in the current network namespace,
+ * from @local_port (0: any); the flow as the queue would see it, and the connected socket */
 static gint
-test_hook_connect(const gchar *port, guint16 local_port, VigilFlowKey *key)
+test_hook_connect_family(gint family, const gchar *port, guint16 local_port, VigilFlowKey *key)
 {
-	struct sockaddr_in remote = {.sin_family = AF_INET};
-	struct sockaddr_in local = {.sin_family = AF_INET};
-	socklen_t len = sizeof(local);
-	gint fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage remote;
+	struct sockaddr_storage local;
+	socklen_t len;
+	gint fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gsize addr_len = family == AF_INET ? 4 : 16;
 	gint one = 1;
 
 	g_assert_cmpint(fd, >=, 0);
-	remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	remote.sin_port = htons((guint16)atoi(port));
+	test_loopback(family, (guint16)atoi(port), &remote, &len);
 	if (local_port != 0) {
-		local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		local.sin_port = htons(local_port);
+		test_loopback(family, local_port, &local, &len);
 		g_assert_cmpint(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), ==, 0);
-		g_assert_cmpint(bind(fd, (struct sockaddr *)&local, sizeof(local)), ==, 0);
+		g_assert_cmpint(bind(fd, (struct sockaddr *)&local, len), ==, 0);
 	}
-	g_assert_cmpint(connect(fd, (struct sockaddr *)&remote, sizeof(remote)), ==, 0);
+	g_assert_cmpint(connect(fd, (struct sockaddr *)&remote, len), ==, 0);
 	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&local, &len), ==, 0);
 	memset(key, 0, sizeof(*key));
 	key->protocol = IPPROTO_TCP;
-	key->family = 4;
-	memcpy(key->local, &local.sin_addr, 4);
-	memcpy(key->remote, &remote.sin_addr, 4);
-	key->local_port = ntohs(local.sin_port);
-	key->remote_port = ntohs(remote.sin_port);
+	key->family = family == AF_INET ? 4 : 6;
+	if (family == AF_INET) {
+		memcpy(key->local, &((struct sockaddr_in *)&local)->sin_addr, addr_len);
+		memcpy(key->remote, &((struct sockaddr_in *)&remote)->sin_addr, addr_len);
+		key->local_port = ntohs(((struct sockaddr_in *)&local)->sin_port);
+	} else {
+		memcpy(key->local, &((struct sockaddr_in6 *)&local)->sin6_addr, addr_len);
+		memcpy(key->remote, &((struct sockaddr_in6 *)&remote)->sin6_addr, addr_len);
+		key->local_port = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
+	}
+	key->remote_port = (guint16)atoi(port);
 	return fd;
+}
+
+static gint
+test_hook_connect(const gchar *port, guint16 local_port, VigilFlowKey *key)
+{
+	return test_hook_connect_family(AF_INET, port, local_port, key);
 }
 
 /* the hook records only its own network namespace: the same tuple in another one (the
@@ -1370,6 +1401,8 @@ test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
 	VigilConnectOwner owner;
 	VigilFlowKey first;
 	VigilFlowKey last;
+	gchar port[8];
+	gint listener;
 	guint found = 0;
 
 	g_assert_no_error(error);
@@ -1384,10 +1417,16 @@ test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
 		close(fd);
 	}
 
-	/* 5,000 connects unread: more than the ring holds */
+	/* 5,000 connects unread: more than the ring holds. Over IPv6 and each from a port of
+	 * its own, below the ephemeral range (where the listener's is), so that no tuple
+	 * repeats one the table already has */
+	listener = test_listen(AF_INET6, SOCK_STREAM, port);
 	for (guint i = 0; i < 5000; i++) {
-		gint fd = test_hook_connect(fixture->tcp4_port, 0, i == 0 ? &first : &last);
-		gint conn = accept(fixture->tcp4, NULL, NULL);
+		gint fd = test_hook_connect_family(AF_INET6,
+						   port,
+						   (guint16)(20000 + i),
+						   i == 0 ? &first : &last);
+		gint conn = accept(listener, NULL, NULL);
 
 		close(conn);
 		close(fd);
@@ -1406,6 +1445,7 @@ test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
 		close(fd);
 	}
 	g_assert_cmpuint(found, ==, 100);
+	close(listener);
 }
 
 /* an entry older than VIGIL_CONNECT_HOOK_MAX_AGE_NS is not believed */
