@@ -30,12 +30,15 @@
  * socket is already mapped, the miss path (a /proc scan in the worker thread), and with
  * --flood the cache sizes and RSS after 100,000 short connections.
  *
- *   sudo bench-attribution [N] [--flood] [--no-proc-events] [--queued]
+ *   sudo bench-attribution [N] [--flood] [--no-proc-events] [--no-hook] [--queued]
  *
  * --queued looks up as the daemon's queue handler does: the client's report (sent after its
  * connect, as the kernel queues the packet after it) is waited for through the main loop,
  * and the lookup passes VIGIL_ATTRIBUTION_LOOKUP_QUEUED_BEFORE_POLL, so the proc connector
  * is read only when that poll saw events.
+ *
+ * --no-hook leaves the kernel connect hook out, so that TCP goes the sock_diag way as UDP
+ * always does.
  *
  * --no-proc-events measures the fallback without the proc connector, where every miss is a
  * scan of all processes and every hit also checks that the process did not exec.
@@ -448,12 +451,14 @@ print_stats(VigilAttribution *attribution, const gchar *when)
 	VigilAttributionStats stats;
 
 	vigil_attribution_get_stats(attribution, &stats);
-	g_print("%-14s lookups=%" G_GUINT64_FORMAT " cache_hits=%" G_GUINT64_FORMAT
-		" probe_hits=%" G_GUINT64_FORMAT " scans=%" G_GUINT64_FORMAT
-		" full_scans=%" G_GUINT64_FORMAT " processes=%u inodes=%u dirfds=%u "
+	g_print("%-14s lookups=%" G_GUINT64_FORMAT " hook_hits=%" G_GUINT64_FORMAT
+		" cache_hits=%" G_GUINT64_FORMAT " probe_hits=%" G_GUINT64_FORMAT
+		" scans=%" G_GUINT64_FORMAT " full_scans=%" G_GUINT64_FORMAT
+		" processes=%u inodes=%u dirfds=%u "
 		"proc_events=%s rss_kb=%ld\n",
 		when,
 		stats.lookups,
+		stats.hook_hits,
 		stats.cache_hits,
 		stats.probe_hits,
 		stats.scans,
@@ -521,6 +526,7 @@ main(int argc, char **argv)
 	guint n = argc > 1 && g_ascii_isdigit(argv[1][0]) ? (guint)atoi(argv[1]) : 5000;
 	gboolean flood = FALSE;
 	gboolean proc_events = TRUE;
+	gboolean hook = TRUE;
 	guint16 tcp_port;
 	guint16 udp_port;
 	gint go;
@@ -533,6 +539,8 @@ main(int argc, char **argv)
 			flood = TRUE;
 		else if (g_strcmp0(argv[i], "--no-proc-events") == 0)
 			proc_events = FALSE;
+		else if (g_strcmp0(argv[i], "--no-hook") == 0)
+			hook = FALSE;
 		else if (g_strcmp0(argv[i], "--queued") == 0)
 			queued = TRUE;
 	}
@@ -542,6 +550,7 @@ main(int argc, char **argv)
 	udp = listen_on(SOCK_DGRAM, &udp_port);
 	attribution = vigil_attribution_new();
 	vigil_attribution_set_use_proc_connector(attribution, proc_events);
+	vigil_attribution_set_use_connect_hook(attribution, hook);
 	if (!vigil_attribution_start(attribution, &error)) {
 		g_printerr("bench-attribution: %s\n", error->message);
 		return 1;
