@@ -34,12 +34,13 @@
  * The index: rules are grouped by who they name (a bucket per exe, app id and unit, and
  * one for any app), so a query looks in at most four buckets, found in an open-addressing
  * table keyed by 64-bit hashes and checked against the name. A bucket is one allocation, so
- * that a lookup that starts from cold caches pays for few dependent misses: the table cell,
- * then the block (the lookup hashes the app's names first and prefetches their cells while
- * it hashes the host, and a block as soon as its cell is read). What a lookup needs to rank
- * and test a rule is kept in a 32-byte item (score, destination hash or masked address,
- * ports, protocol, direction, user), so the rule's own entry is only read for the rare
- * checks (lifetime, digest) and exact ties.
+ * that a lookup that starts from cold caches pays for few dependent misses: the app's line
+ * of the filter of the apps' destinations with its directory, then the block (the lookup
+ * hashes the app's names first and prefetches their lines while it hashes the host, and a
+ * block as soon as its slot is read; the table cell is read for the few apps without a
+ * slot). What a lookup needs to rank and test a rule is kept in a 32-byte item (score,
+ * destination hash or masked address, ports, protocol, direction, user), so the rule's own
+ * entry is only read for the rare checks (lifetime, digest) and exact ties.
  *
  * A bucket of up to VIGIL_RULE_FLAT_MAX rules (the usual case: an app has a few rules) is
  * flat: its items sorted best first, then the destinations' names, and a lookup scans it
@@ -553,6 +554,19 @@ typedef struct {
  * until the filter is rebuilt, which it also is when it fills up, from an array of the keys
  * of the indexed app rules: a pass over the entries themselves, each its own allocation,
  * made loading 100,000 rules a tenth slower.
+ *
+ * Each line of the filter has a second line beside it, the directory of the apps whose keys
+ * it holds: a slot per app with the app's cell value in the table of buckets (the address of
+ * its block and how many of its lines to fetch) under a 16-bit tag of its bucket key. The
+ * lookup fetches both lines as soon as it has hashed the app's name, so an app that passes
+ * the filter leads straight to its block, and the table of buckets (512 KiB at 100,000
+ * rules, read at random) is not read at all. The directory is a shortcut, not the index: a
+ * slot is only taken by a block the table points to, and it is changed with the table's
+ * cell; an app that finds no free slot in its line (the filter has a line for at most
+ * VIGIL_RULE_DESTS_LINE_APPS apps when it is rebuilt: 1 to 2% of the apps then), a
+ * block whose address does not fit under the tag, or a tag shared by two apps of one line
+ * is found through the table as before. Every block found is checked against the app's key,
+ * kind and name.
  */
 #define VIGIL_RULE_DESTS_SUFFIXES_MAX 8
 #define VIGIL_RULE_DESTS_PREFIX_V4    8
@@ -560,6 +574,11 @@ typedef struct {
 #define VIGIL_RULE_DESTS_ANY	      0
 #define VIGIL_RULE_DESTS_LINE_KEYS    32 /* 16 bits a key in a line of 512 */
 #define VIGIL_RULE_DESTS_LINE_WORDS   8
+#define VIGIL_RULE_DESTS_LINE_APPS    4 /* apps a line is sized for, with 8 slots */
+#define VIGIL_RULE_DESTS_SLOTS	      8
+#define VIGIL_RULE_DESTS_PAIR_WORDS   (VIGIL_RULE_DESTS_LINE_WORDS + VIGIL_RULE_DESTS_SLOTS)
+#define VIGIL_RULE_DESTS_TAG_SHIFT    48
+#define VIGIL_RULE_DESTS_VALUE_MASK   ((G_GUINT64_CONSTANT(1) << VIGIL_RULE_DESTS_TAG_SHIFT) - 1)
 
 /* what the filter holds of an app rule, kept apart so that a rebuild reads a dense array */
 typedef struct {
@@ -569,7 +588,7 @@ typedef struct {
 } VigilRuleDestsKey;
 
 typedef struct {
-	guint64 *words; /* VIGIL_RULE_DESTS_LINE_WORDS per line */
+	guint64 *words; /* VIGIL_RULE_DESTS_PAIR_WORDS per line: its bits, then its slots */
 	guint n_lines;
 	guint n_stale;
 	GArray *keys; /* of VigilRuleDestsKey, one per indexed app rule */
@@ -1084,14 +1103,6 @@ vigil_rule_table_find_bucket(VigilRuleTable *table,
 			return bucket;
 	}
 	return NULL;
-}
-
-/* the cell where the bucket with @key would be, when the table may have it */
-static inline void
-vigil_rule_table_prefetch_cell(const VigilRuleTable *table, guint64 key)
-{
-	if (vigil_rule_filter_may_contain(&table->filter, key))
-		__builtin_prefetch(vigil_rule_table_cell(table, (guint)key & table->mask));
 }
 
 static VigilRuleList *
@@ -1616,7 +1627,49 @@ vigil_rule_dests_get_line(const VigilRuleDests *dests, guint64 bucket_key)
 {
 	guint line = (guint)(((bucket_key >> 32) * dests->n_lines) >> 32);
 
-	return dests->words + (gsize)line * VIGIL_RULE_DESTS_LINE_WORDS;
+	return dests->words + (gsize)line * VIGIL_RULE_DESTS_PAIR_WORDS;
+}
+
+/* the tag of an app's slot in its line's directory, from bits of its bucket key that
+ * neither the line nor the table of buckets is chosen by; never 0, which marks a free slot */
+static inline guint64
+vigil_rule_dests_slot_tag(guint64 bucket_key)
+{
+	guint64 tag = (bucket_key >> 16) & 0xffff;
+
+	return (tag != 0 ? tag : 1) << VIGIL_RULE_DESTS_TAG_SHIFT;
+}
+
+/* whether a cell value of the table of buckets fits under a tag */
+static inline gboolean
+vigil_rule_dests_slot_fits(gpointer value)
+{
+	return ((guintptr)value >> VIGIL_RULE_DESTS_TAG_SHIFT) == 0;
+}
+
+/* points the app's slot to @value, a cell value of the table of buckets, in place of @old;
+ * either may be NULL. An app without a slot takes a free one, if any. */
+static void
+vigil_rule_dests_set_slot(VigilRuleDests *dests, guint64 bucket_key, gpointer old, gpointer value)
+{
+	guint64 *slots =
+	    (guint64 *)vigil_rule_dests_get_line(dests, bucket_key) + VIGIL_RULE_DESTS_LINE_WORDS;
+	guint64 tag = vigil_rule_dests_slot_tag(bucket_key);
+	guint free_slot = G_MAXUINT;
+
+	if (value != NULL && !vigil_rule_dests_slot_fits(value))
+		value = NULL;
+	for (guint i = 0; i < VIGIL_RULE_DESTS_SLOTS; i++) {
+		if (old != NULL && vigil_rule_dests_slot_fits(old) &&
+		    slots[i] == (tag | (guintptr)old)) {
+			slots[i] = value != NULL ? tag | (guintptr)value : 0;
+			return;
+		}
+		if (slots[i] == 0 && free_slot == G_MAXUINT)
+			free_slot = i;
+	}
+	if (value != NULL && free_slot != G_MAXUINT)
+		slots[free_slot] = tag | (guintptr)value;
 }
 
 /* the four bits of @key, the app's bucket key mixed with a destination key, in its line */
@@ -1650,19 +1703,27 @@ static void
 vigil_rule_set_rebuild_dests(VigilRuleSet *self, guint n_keys)
 {
 	VigilRuleDests *dests = &self->dests;
+	VigilRuleTable *buckets = &self->buckets;
+	guint n_apps = buckets->len * 5 / 4 + 16;
 
 	if (dests->words != NULL)
 		vigil_rule_arena_free(&self->arena,
 				      dests->words,
-				      (gsize)dests->n_lines * VIGIL_RULE_DESTS_LINE_WORDS *
+				      (gsize)dests->n_lines * VIGIL_RULE_DESTS_PAIR_WORDS *
 					  sizeof(guint64));
-	dests->n_lines = MAX(n_keys / VIGIL_RULE_DESTS_LINE_KEYS, 1);
+	dests->n_lines =
+	    MAX(MAX(n_keys / VIGIL_RULE_DESTS_LINE_KEYS, n_apps / VIGIL_RULE_DESTS_LINE_APPS), 1);
 	dests->words = vigil_rule_arena_alloc0(&self->arena,
-					       (gsize)dests->n_lines * VIGIL_RULE_DESTS_LINE_WORDS *
+					       (gsize)dests->n_lines * VIGIL_RULE_DESTS_PAIR_WORDS *
 						   sizeof(guint64));
 	dests->n_stale = 0;
 	for (guint i = 0; i < dests->keys->len; i++)
 		vigil_rule_dests_set(dests, &g_array_index(dests->keys, VigilRuleDestsKey, i));
+	for (guint i = 0; buckets->cells != NULL && i <= buckets->mask; i++) {
+		const VigilRuleCell *cell = vigil_rule_table_cell(buckets, i);
+		if (cell->key != 0)
+			vigil_rule_dests_set_slot(dests, cell->key, NULL, cell->value);
+	}
 }
 
 /* grows by a quarter when full, so that loading a large file rebuilds it a few dozen times */
@@ -1703,13 +1764,18 @@ vigil_rule_set_remove_dest(VigilRuleSet *self, VigilRuleEntry *entry)
 static void
 vigil_rule_set_move_bucket(VigilRuleSet *self, VigilRuleBucket *old, VigilRuleBucket *bucket)
 {
-	if (old == self->any)
+	if (old == self->any) {
 		self->any = bucket;
-	else
+	} else {
 		vigil_rule_table_replace(&self->buckets,
 					 old->key,
 					 vigil_rule_bucket_get_cell_value(old),
 					 vigil_rule_bucket_get_cell_value(bucket));
+		vigil_rule_dests_set_slot(&self->dests,
+					  old->key,
+					  vigil_rule_bucket_get_cell_value(old),
+					  vigil_rule_bucket_get_cell_value(bucket));
+	}
 	vigil_rule_bucket_free(&self->arena, old);
 }
 
@@ -1988,12 +2054,21 @@ vigil_rule_set_index(VigilRuleSet *self, VigilRuleEntry *entry)
 						    NULL,
 						    entry,
 						    G_MAXUINT);
-		if (entry->who_name == NULL)
+		if (entry->who_name == NULL) {
 			self->any = bucket;
+			return;
+		}
+		vigil_rule_table_insert(&self->buckets,
+					bucket->key,
+					vigil_rule_bucket_get_cell_value(bucket));
+		/* the directory of the filter's lines is sized for the apps too */
+		if (self->buckets.len > self->dests.n_lines * VIGIL_RULE_DESTS_LINE_APPS)
+			vigil_rule_set_rebuild_dests(self, self->dests.keys->len * 5 / 4 + 64);
 		else
-			vigil_rule_table_insert(&self->buckets,
-						bucket->key,
-						vigil_rule_bucket_get_cell_value(bucket));
+			vigil_rule_dests_set_slot(&self->dests,
+						  bucket->key,
+						  NULL,
+						  vigil_rule_bucket_get_cell_value(bucket));
 		return;
 	}
 	if (bucket->flat && bucket->n_entries < VIGIL_RULE_FLAT_MAX) {
@@ -2048,12 +2123,17 @@ vigil_rule_set_unindex(VigilRuleSet *self, VigilRuleEntry *entry)
 								      idx));
 		return;
 	}
-	if (bucket == self->any)
+	if (bucket == self->any) {
 		self->any = NULL;
-	else
+	} else {
 		vigil_rule_table_remove(&self->buckets,
 					bucket->key,
 					vigil_rule_bucket_get_cell_value(bucket));
+		vigil_rule_dests_set_slot(&self->dests,
+					  bucket->key,
+					  vigil_rule_bucket_get_cell_value(bucket),
+					  NULL);
+	}
 	vigil_rule_bucket_free(&self->arena, bucket);
 }
 
@@ -2713,10 +2793,10 @@ vigil_rule_lookup_hashed(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
  * apps' destinations: a rule for any destination, the name of a label suffix of the host or
  * the first bits of the address */
 static gboolean
-vigil_rule_lookup_may_match_app(const VigilRuleLookup *lookup, guint64 bucket_key)
+vigil_rule_lookup_may_match_app(const VigilRuleLookup *lookup,
+				const guint64 *line,
+				guint64 bucket_key)
 {
-	const guint64 *line = vigil_rule_dests_get_line(&lookup->self->dests, bucket_key);
-
 	if (vigil_rule_dests_line_has(line,
 				      vigil_rule_hash_group(bucket_key, VIGIL_RULE_DESTS_ANY)))
 		return TRUE;
@@ -2737,8 +2817,28 @@ vigil_rule_lookup_may_match_app(const VigilRuleLookup *lookup, guint64 bucket_ke
 					 vigil_rule_dests_address_key(lookup->family, lookup->hi)));
 }
 
+/* the block of a cell value of the table of buckets, whose lines are fetched at once, if it
+ * is the app's */
+static inline const VigilRuleBucket *
+vigil_rule_lookup_fetch_bucket(gpointer value,
+			       guint64 key,
+			       VigilRuleWhoKind kind,
+			       const gchar *name)
+{
+	const VigilRuleBucket *bucket = vigil_rule_bucket_from_cell_value(value);
+	guint lines = (guintptr)value & VIGIL_RULE_CELL_LINES_MAX;
+
+	for (guint line = 0; line < lines; line++)
+		__builtin_prefetch((const gchar *)bucket + 64 * line);
+	if (bucket->key == key && bucket->kind == kind &&
+	    strcmp(vigil_rule_bucket_name(bucket), name) == 0)
+		return bucket;
+	return NULL;
+}
+
 /* the app's bucket, unless the filter of the apps' destinations rules out every rule in
- * it: then neither its cell nor its block is read */
+ * it: then neither its cell nor its block is read. Its slot in the directory beside its
+ * line of the filter leads to its block; the table is only read for an app without one. */
 static const VigilRuleBucket *
 vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
 			      const VigilRuleTable *table,
@@ -2746,21 +2846,38 @@ vigil_rule_lookup_find_bucket(const VigilRuleLookup *lookup,
 			      VigilRuleWhoKind kind,
 			      const gchar *name)
 {
-	if (!vigil_rule_filter_may_contain(&table->filter, key) ||
-	    !vigil_rule_lookup_may_match_app(lookup, key))
+	const guint64 *line;
+	guint64 tag;
+
+	if (!vigil_rule_filter_may_contain(&table->filter, key))
 		return NULL;
+	line = vigil_rule_dests_get_line(&lookup->self->dests, key);
+	if (!vigil_rule_lookup_may_match_app(lookup, line, key))
+		return NULL;
+	tag = vigil_rule_dests_slot_tag(key);
+	for (guint i = 0; i < VIGIL_RULE_DESTS_SLOTS; i++) {
+		guint64 slot = line[VIGIL_RULE_DESTS_LINE_WORDS + i];
+		const VigilRuleBucket *bucket;
+		if ((slot & ~VIGIL_RULE_DESTS_VALUE_MASK) != tag)
+			continue;
+		bucket = vigil_rule_lookup_fetch_bucket(
+		    (gpointer)(guintptr)(slot & VIGIL_RULE_DESTS_VALUE_MASK),
+		    key,
+		    kind,
+		    name);
+		if (bucket != NULL)
+			return bucket;
+	}
 	for (guint i = (guint)key & table->mask; vigil_rule_table_cell(table, i)->key != 0;
 	     i = (i + 1) & table->mask) {
 		const VigilRuleBucket *bucket;
-		guint lines;
 		if (vigil_rule_table_cell(table, i)->key != key)
 			continue;
-		bucket = vigil_rule_bucket_from_cell_value(vigil_rule_table_cell(table, i)->value);
-		lines =
-		    (guintptr)vigil_rule_table_cell(table, i)->value & VIGIL_RULE_CELL_LINES_MAX;
-		for (guint line = 0; line < lines; line++)
-			__builtin_prefetch((const gchar *)bucket + 64 * line);
-		if (bucket->kind == kind && strcmp(vigil_rule_bucket_name(bucket), name) == 0)
+		bucket = vigil_rule_lookup_fetch_bucket(vigil_rule_table_cell(table, i)->value,
+							key,
+							kind,
+							name);
+		if (bucket != NULL)
 			return bucket;
 	}
 	return NULL;
@@ -2866,6 +2983,7 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 	static const guint8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const gchar *who_names[3];
 	guint64 who_keys[3] = {0};
+	const guint64 *line;
 	VigilRuleLookup lookup;
 
 	/* only the header of the lookup state is cleared, not its buffers */
@@ -2889,8 +3007,10 @@ vigil_rule_set_lookup_index(VigilRuleSet *self,
 			continue;
 		who_keys[kind] =
 		    vigil_rule_hash_bucket(kind, vigil_rule_hash_name(who_names[kind]));
-		vigil_rule_table_prefetch_cell(&self->buckets, who_keys[kind]);
-		__builtin_prefetch(vigil_rule_dests_get_line(&self->dests, who_keys[kind]));
+		/* the app's line of the filter and the directory beside it, not its cell */
+		line = vigil_rule_dests_get_line(&self->dests, who_keys[kind]);
+		__builtin_prefetch(line);
+		__builtin_prefetch(line + VIGIL_RULE_DESTS_LINE_WORDS);
 	}
 
 	vigil_rule_lookup_set_host(&lookup, query->host);

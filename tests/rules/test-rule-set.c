@@ -725,6 +725,98 @@ test_apps_destination_filter(TestFixture *fixture, gconstpointer user_data)
 	}
 }
 
+/* the directory beside the lines of that filter, which leads a lookup from an app's line to
+ * its block: with thousands of apps of one rule each, some lines have more apps than slots
+ * and their other apps are found through the table of buckets; blocks that move as an app
+ * gains and loses rules (flat, hashed, flat again), apps that leave and free a slot, and
+ * rebuilds as the apps grow in number keep every app to its own block */
+#define TEST_DIRECTORY_APPS 6000
+
+static void
+test_directory_add(TestFixture *fixture, guint app)
+{
+	g_autofree gchar *id = g_strdup_printf("d%u", app);
+	g_autofree gchar *exe = g_strdup_printf("/usr/bin/app%u", app);
+	g_autofree gchar *host = g_strdup_printf("h.site%u.test", app);
+
+	ADD(id, "action", "allow", "exe", exe, "host", host);
+}
+
+static void
+test_directory_remove(TestFixture *fixture, const gchar *id)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(vigil_rule_set_remove(fixture->set, id, &error));
+	g_assert_no_error(error);
+}
+
+/* app % @gone == 1 has no rules, app % @grown == 0 has a better rule for port 443 */
+static void
+test_directory_check(TestFixture *fixture, guint n_apps, guint gone, guint grown)
+{
+	for (guint app = 0; app < n_apps; app++) {
+		g_autofree gchar *id = g_strdup_printf("d%u", app);
+		g_autofree gchar *port_id = g_strdup_printf("p%u", app);
+		const gchar *expected = id;
+		if (gone != 0 && app % gone == 1)
+			expected = NULL;
+		else if (grown != 0 && app % grown == 0)
+			expected = port_id;
+		test_filter_app_query(fixture, app, app, 443);
+		g_assert_cmpstr(test_lookup(fixture), ==, expected);
+		test_filter_app_query(fixture, app, app, 80);
+		g_assert_cmpstr(test_lookup(fixture), ==, expected == NULL ? NULL : id);
+	}
+}
+
+static void
+test_apps_directory(TestFixture *fixture, gconstpointer user_data)
+{
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	for (guint app = 0; app < TEST_DIRECTORY_APPS; app++) {
+		test_directory_add(fixture, app);
+		if (app % 1000 == 999)
+			test_directory_check(fixture, app + 1, 0, 0);
+	}
+
+	/* one app in fifty gets 40 more rules, one of them better for port 443: its block
+	 * moves as it grows and becomes hashed */
+	for (guint app = 0; app < TEST_DIRECTORY_APPS; app += 50) {
+		g_autofree gchar *exe = g_strdup_printf("/usr/bin/app%u", app);
+		g_autofree gchar *host = g_strdup_printf("h.site%u.test", app);
+		g_autofree gchar *port_id = g_strdup_printf("p%u", app);
+		for (guint k = 0; k < 39; k++) {
+			g_autofree gchar *id = g_strdup_printf("x%u-%u", app, k);
+			g_autofree gchar *other = g_strdup_printf("h%u.site%u.test", k, app);
+			ADD(id, "action", "deny", "exe", exe, "host", other);
+		}
+		ADD(port_id, "action", "deny", "exe", exe, "host", host, "port", "443");
+	}
+	test_directory_check(fixture, TEST_DIRECTORY_APPS, 0, 50);
+
+	/* and loses them again: flat once more */
+	for (guint app = 0; app < TEST_DIRECTORY_APPS; app += 50) {
+		g_autofree gchar *port_id = g_strdup_printf("p%u", app);
+		for (guint k = 0; k < 39; k++) {
+			g_autofree gchar *id = g_strdup_printf("x%u-%u", app, k);
+			test_directory_remove(fixture, id);
+		}
+		test_directory_remove(fixture, port_id);
+	}
+	test_directory_check(fixture, TEST_DIRECTORY_APPS, 0, 0);
+
+	/* a third of the apps leave, then come back in another order */
+	for (guint app = 1; app < TEST_DIRECTORY_APPS; app += 3) {
+		g_autofree gchar *id = g_strdup_printf("d%u", app);
+		test_directory_remove(fixture, id);
+	}
+	test_directory_check(fixture, TEST_DIRECTORY_APPS, 3, 0);
+	for (guint app = TEST_DIRECTORY_APPS - 2; app < TEST_DIRECTORY_APPS; app -= 3)
+		test_directory_add(fixture, app);
+	test_directory_check(fixture, TEST_DIRECTORY_APPS, 0, 0);
+}
+
 static void
 test_ports(TestFixture *fixture, gconstpointer user_data)
 {
@@ -2417,6 +2509,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/bucket-filter", test_bucket_filter);
 	fixtured_test("/vigil/rules/rule-set/apps-destination-filter",
 		      test_apps_destination_filter);
+	fixtured_test("/vigil/rules/rule-set/apps-directory", test_apps_directory);
 	fixtured_test("/vigil/rules/rule-set/ports", test_ports);
 	fixtured_test("/vigil/rules/rule-set/unknown-values", test_unknown_values);
 	fixtured_test("/vigil/rules/rule-set/sha256-callback", test_sha256_callback);
