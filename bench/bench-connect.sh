@@ -85,10 +85,26 @@ run() { ip netns exec $cli "$out/connbench" "$1" 198.18.0.2 7000 "${2:-$n}"; }
 start_vigild() {
     ip netns exec $cli "${1:-$vigild}" --config "$out/vigild.conf" --no-dbus &
     daemon_pid=$!
-    # wait for the table so the run measures the firewall, not its start-up
+    # wait for the table, then for the start-up work that goes on after it (the first
+    # conntrack dump reads what earlier runs left in the kernel's table, tens of thousands
+    # of entries): until vigild's CPU time stands still for 0.2 s, 5 s at most. The run
+    # then measures the firewall, not its start-up.
     for _ in $(seq 100); do
         ip netns exec $cli nft list table inet vigil >/dev/null 2>&1 && break
         sleep 0.05
+    done
+    last=-1
+    still=0
+    for _ in $(seq 50); do
+        now=$(awk '{print $14 + $15}' "/proc/$daemon_pid/stat" 2>/dev/null || echo gone)
+        if [ "$now" = "$last" ]; then
+            still=$((still + 1))
+            [ $still -ge 2 ] && break
+        else
+            still=0
+        fi
+        last=$now
+        sleep 0.1
     done
 }
 

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <libmnl/libmnl.h>
@@ -571,7 +572,7 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 	 * several microseconds). The time spent here is bounded, so that the main loop's other
 	 * sources (D-Bus, the proc connector, agents' answers) are served at least every
 	 * VIGIL_NFQUEUE_BUSY_POLL_MAX_US; an idle daemon never spins, since it only gets here
-	 * when a packet woke it. */
+	 * when a packet woke it. Each empty read yields the CPU to whoever waits for it. */
 	for (;;) {
 		guint got = vigil_nfqueue_read_batch(self, fd, &keep);
 		gint64 now;
@@ -585,6 +586,10 @@ vigil_nfqueue_read_cb(gint fd, GIOCondition condition, gpointer user_data)
 			until = now + self->busy_poll_us;
 		if (now >= until || now - start >= VIGIL_NFQUEUE_BUSY_POLL_MAX_US)
 			break;
+		/* spin politely: a process that is waiting for this CPU (on a machine with two,
+		 * often the peer of the very connection we just let through) runs first */
+		if (got == 0)
+			sched_yield();
 	}
 
 	if (!keep) {
