@@ -1390,6 +1390,22 @@ test_connect_hook_other_netns_func(Fixture *fixture, gconstpointer user_data)
 	close(fd);
 }
 
+/* one connection to @listener, accepted and closed at once; its flow in @key */
+static void
+test_hook_connect_once(gint listener,
+		       gint family,
+		       const gchar *port,
+		       guint16 local_port,
+		       VigilFlowKey *key)
+{
+	gint fd = test_hook_connect_family(family, port, local_port, key);
+	gint conn = accept(listener, NULL, NULL);
+
+	g_assert_cmpint(conn, >=, 0);
+	close(conn);
+	close(fd);
+}
+
 /* the ring buffer wraps many times over, each record read whole; when the daemon does not
  * read for too long the ring drops what it has no room for, and those flows are not found
  * (sock_diag answers them), while what it kept is still right */
@@ -1408,41 +1424,31 @@ test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
 	g_assert_no_error(error);
 	for (guint i = 0; i < 10000; i++) {
 		VigilFlowKey key;
-		gint fd = test_hook_connect(fixture->tcp4_port, 0, &key);
-		gint conn = accept(fixture->tcp4, NULL, NULL);
 
+		test_hook_connect_once(fixture->tcp4, AF_INET, fixture->tcp4_port, 0, &key);
 		g_assert_true(vigil_connect_hook_lookup(hook, &key, &owner));
 		g_assert_cmpuint(owner.pid, ==, getpid());
-		close(conn);
-		close(fd);
 	}
 
 	/* 5,000 connects unread: more than the ring holds. Over IPv6 and each from a port of
 	 * its own, below the ephemeral range (where the listener's is), so that no tuple
 	 * repeats one the table already has */
 	listener = test_listen(AF_INET6, SOCK_STREAM, port);
-	for (guint i = 0; i < 5000; i++) {
-		gint fd = test_hook_connect_family(AF_INET6,
-						   port,
-						   (guint16)(20000 + i),
-						   i == 0 ? &first : &last);
-		gint conn = accept(listener, NULL, NULL);
-
-		close(conn);
-		close(fd);
-	}
+	for (guint i = 0; i < 5000; i++)
+		test_hook_connect_once(listener,
+				       AF_INET6,
+				       port,
+				       (guint16)(20000 + i),
+				       i == 0 ? &first : &last);
 	g_assert_true(vigil_connect_hook_lookup(hook, &first, &owner));
 	g_assert_cmpuint(owner.pid, ==, getpid());
 	g_assert_false(vigil_connect_hook_lookup(hook, &last, &owner));
 	/* and it goes on once read */
 	for (guint i = 0; i < 100; i++) {
 		VigilFlowKey key;
-		gint fd = test_hook_connect(fixture->tcp4_port, 0, &key);
-		gint conn = accept(fixture->tcp4, NULL, NULL);
 
+		test_hook_connect_once(fixture->tcp4, AF_INET, fixture->tcp4_port, 0, &key);
 		found += vigil_connect_hook_lookup(hook, &key, &owner) ? 1 : 0;
-		close(conn);
-		close(fd);
 	}
 	g_assert_cmpuint(found, ==, 100);
 	close(listener);

@@ -652,15 +652,6 @@ busy_poll_sender_thread(gpointer user_data)
 	return NULL;
 }
 
-static gboolean
-busy_poll_timer_cb(gpointer user_data)
-{
-	gint64 *fired = user_data;
-
-	*fired = g_get_monotonic_time();
-	return G_SOURCE_REMOVE;
-}
-
 /* With busy polling longer than the gap between packets, the reader would never go back to
  * the main loop on its own: the bound must still let a timer run while packets flow, and
  * every packet must get its verdict. */
@@ -669,7 +660,8 @@ test_nfqueue_busy_poll_func(Fixture *fixture, gconstpointer user_data)
 {
 	BusyPollSender sender = {0};
 	g_autoptr(GThread) thread = NULL;
-	gint64 fired = 0;
+	gboolean timer_ran = FALSE;
+	gint64 fired;
 	gint64 armed;
 	guint received = 0;
 
@@ -687,9 +679,10 @@ test_nfqueue_busy_poll_func(Fixture *fixture, gconstpointer user_data)
 	/* traffic is flowing: the reader is busy-polling */
 	wait_for(&fixture->handled, 50);
 	armed = g_get_monotonic_time();
-	g_timeout_add(BUSY_POLL_TIMER_MS, busy_poll_timer_cb, &fired);
-	while (fired == 0)
+	g_timeout_add(BUSY_POLL_TIMER_MS, test_timeout_cb, &timer_ran);
+	while (!timer_ran)
 		g_main_context_iteration(NULL, TRUE);
+	fired = g_get_monotonic_time();
 	/* fired while the sender still sends (it needs 400 ms and more for all of them) */
 	g_assert_cmpuint(fixture->handled, <, BUSY_POLL_PACKETS);
 	g_test_message("timer of %d ms ran after %" G_GINT64_FORMAT " us, %u packets in",
