@@ -167,6 +167,7 @@ struct _VigilAttribution {
 	gboolean use_proc_connector;
 	VigilConnectHook *hook;
 	gboolean use_connect_hook;
+	gboolean loopback;
 	gboolean started;
 	gboolean events_reliable;
 	guint max_processes;
@@ -1676,6 +1677,16 @@ vigil_attribution_set_use_connect_hook(VigilAttribution *self, gboolean use_conn
 	self->use_connect_hook = use_connect_hook;
 }
 
+/* whether flows over loopback are ever looked up (on by default); the connect hook then
+ * leaves them out, so that local traffic does not crowd its ring */
+void
+vigil_attribution_set_loopback(VigilAttribution *self, gboolean loopback)
+{
+	g_return_if_fail(VIGIL_IS_ATTRIBUTION(self));
+	g_return_if_fail(!self->started);
+	self->loopback = loopback;
+}
+
 /**
  * vigil_attribution_start:
  * @self: a #VigilAttribution
@@ -1714,7 +1725,9 @@ vigil_attribution_start(VigilAttribution *self, GError **error)
 		vigil_attribution_sweep_timer_start(self);
 	if (self->use_connect_hook) {
 		g_clear_error(&error_local);
-		self->hook = vigil_connect_hook_new(&error_local);
+		self->hook = vigil_connect_hook_new(self->loopback ? VIGIL_CONNECT_HOOK_LOOPBACK
+								   : VIGIL_CONNECT_HOOK_NONE,
+						    &error_local);
 		if (self->hook == NULL)
 			g_message(
 			    "no kernel connect hook, TCP flows are looked up with sock_diag: %s",
@@ -1835,6 +1848,7 @@ vigil_attribution_init(VigilAttribution *self)
 	self->sockdiag = vigil_nl_sockdiag_new();
 	self->use_proc_connector = TRUE;
 	self->use_connect_hook = TRUE;
+	self->loopback = TRUE;
 	self->max_processes = VIGIL_ATTRIBUTION_MAX_PROCESSES_DEFAULT;
 	self->max_inodes = VIGIL_ATTRIBUTION_MAX_INODES_DEFAULT;
 	self->processes = g_hash_table_new_full(g_direct_hash,

@@ -73,6 +73,8 @@ void
 vigil_attribution_set_use_proc_connector(VigilAttribution *self, gboolean use_proc_connector);
 void
 vigil_attribution_set_use_connect_hook(VigilAttribution *self, gboolean use_connect_hook);
+void
+vigil_attribution_set_loopback(VigilAttribution *self, gboolean loopback);
 gboolean
 vigil_attribution_start(VigilAttribution *self, GError **error);
 

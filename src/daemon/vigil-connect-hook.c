@@ -32,6 +32,7 @@
  * the local port already chosen:
  *
  *   if (ops->op != TCP_CONNECT_CB || netns_cookie(ops) != OUR_NETNS) return 1;
+ *   if (remote address is loopback && !LOOPBACK) return 1;
  *   key = {family, IPPROTO_TCP, local port, remote port, local address, remote address};
  *   value = {pid_tgid, uid_gid, ktime_ns, current->group_leader->start_boottime};
  *   ringbuf_output(ring, {value, key}, BPF_RB_NO_WAKEUP);
@@ -55,11 +56,12 @@
  * namespace) each attach their own program and map; each records only its own namespace.
  */
 
-/* the ring: 3,276 records of 80 bytes with their headers; the table of recent ones */
-#define VIGIL_CONNECT_HOOK_RING	  (256 * 1024)
-#define VIGIL_CONNECT_HOOK_RECENT 8192
+/* the ring: 1,638 records of 80 bytes with their headers, drained at every lookup (its
+ * pages count in the daemon's RSS twice, being mapped twice); the table of recent ones */
+#define VIGIL_CONNECT_HOOK_RING	  (128 * 1024)
+#define VIGIL_CONNECT_HOOK_RECENT 4096
 #define VIGIL_CONNECT_HOOK_LOG	  (64 * 1024)
-#define VIGIL_CONNECT_HOOK_INSNS  96
+#define VIGIL_CONNECT_HOOK_INSNS  128
 
 /* not in the headers of every distribution that can run the daemon */
 #ifndef SO_NETNS_COOKIE
@@ -195,6 +197,7 @@ static void
 vigil_connect_hook_build(VigilBpfProgram *prog,
 			 gint map_fd,
 			 guint64 netns_cookie,
+			 gboolean loopback,
 			 const VigilTaskOffsets *task)
 {
 	guint to_out[8];
@@ -266,6 +269,18 @@ vigil_connect_hook_build(VigilBpfProgram *prog,
 		emit_ldx_w(prog, BPF_REG_2, BPF_REG_6, (gint16)(OPS_OFF(remote_ip6) + 4 * i));
 		emit_stx(prog, BPF_W, (gint16)(KEY_OFF + 24 + 4 * i), BPF_REG_2);
 	}
+	/* ::1 (fifteen zero bytes and a one), unless loopback is wanted */
+	if (!loopback) {
+		guint not_loopback;
+		emit(prog, BPF_LDX | BPF_DW | BPF_MEM, BPF_REG_2, BPF_REG_10, KEY_OFF + 24, 0);
+		not_loopback = emit_jump(prog, BPF_JNE, BPF_REG_2, 0);
+		emit(prog, BPF_LDX | BPF_DW | BPF_MEM, BPF_REG_2, BPF_REG_10, KEY_OFF + 32, 0);
+		emit(prog, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 1);
+		emit(prog, BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_3, 0, 0, 56);
+		emit(prog, BPF_JMP | BPF_JEQ | BPF_X, BPF_REG_2, BPF_REG_3, 0, 0);
+		to_out[n_out++] = prog->len - 1;
+		patch_jump(prog, not_loopback);
+	}
 	to_store = emit_jump(prog, BPF_JA, 0, 0);
 
 	/* IPv4 */
@@ -276,6 +291,11 @@ vigil_connect_hook_build(VigilBpfProgram *prog,
 	emit_stx(prog, BPF_W, KEY_OFF + 8, BPF_REG_2);
 	emit_ldx_w(prog, BPF_REG_2, BPF_REG_6, OPS_OFF(remote_ip4));
 	emit_stx(prog, BPF_W, KEY_OFF + 24, BPF_REG_2);
+	/* 127.0.0.0/8 (its first byte, the lowest of the word), unless loopback is wanted */
+	if (!loopback) {
+		emit(prog, BPF_ALU64 | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xff);
+		to_out[n_out++] = emit_jump(prog, BPF_JEQ, BPF_REG_2, 127);
+	}
 
 	/* the value, and the update */
 	patch_jump(prog, to_store);
@@ -539,6 +559,8 @@ vigil_connect_hook_drain(VigilConnectHook *self)
 
 /**
  * vigil_connect_hook_new:
+ * @flags: %VIGIL_CONNECT_HOOK_LOOPBACK to record connections to loopback addresses too
+ *   (the daemon queues them only with InterceptLoopback=true)
  * @error: a #GError
  *
  * Creates the map, loads the program and attaches it to the cgroup v2 root. Needs
@@ -548,7 +570,7 @@ vigil_connect_hook_drain(VigilConnectHook *self)
  * Returns: (transfer full) (nullable): the hook, or %NULL with @error saying what is missing
  */
 VigilConnectHook *
-vigil_connect_hook_new(GError **error)
+vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error)
 {
 	g_autofree VigilBpfProgram *prog = g_new0(VigilBpfProgram, 1);
 	g_autofree gchar *log = NULL;
@@ -611,7 +633,11 @@ vigil_connect_hook_new(GError **error)
 		return NULL;
 	}
 
-	vigil_connect_hook_build(prog, map_fd, cookie, &task);
+	vigil_connect_hook_build(prog,
+				 map_fd,
+				 cookie,
+				 (flags & VIGIL_CONNECT_HOOK_LOOPBACK) != 0,
+				 &task);
 	log = g_malloc0(VIGIL_CONNECT_HOOK_LOG);
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SOCK_OPS;
@@ -654,7 +680,7 @@ vigil_connect_hook_new(GError **error)
 	self->page_size = page_size;
 	self->consumer = consumer;
 	self->producer = producer;
-	self->recent = g_new0(VigilConnectHookRecord, VIGIL_CONNECT_HOOK_RECENT);
+	self->recent = g_new(VigilConnectHookRecord, VIGIL_CONNECT_HOOK_RECENT);
 	self->by_key = g_hash_table_new(vigil_connect_hook_key_hash, vigil_connect_hook_key_equal);
 	g_debug("sock_ops program of %u instructions attached", prog->len);
 	return self;

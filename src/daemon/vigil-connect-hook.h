@@ -25,6 +25,11 @@ G_BEGIN_DECLS
 
 typedef struct _VigilConnectHook VigilConnectHook;
 
+typedef enum {
+	VIGIL_CONNECT_HOOK_NONE = 0,
+	VIGIL_CONNECT_HOOK_LOOPBACK = 1 << 0, /* connections to 127.0.0.0/8 and ::1 too */
+} VigilConnectHookFlags;
+
 typedef struct {
 	guint32 pid; /* the thread group, i.e. the process */
 	guint32 tid; /* the thread that called connect() */
@@ -38,7 +43,7 @@ typedef struct {
 #define VIGIL_CONNECT_HOOK_MAX_AGE_NS (2 * G_GUINT64_CONSTANT(1000000000))
 
 VigilConnectHook *
-vigil_connect_hook_new(GError **error);
+vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error);
 void
 vigil_connect_hook_free(VigilConnectHook *self);
 gboolean

@@ -1142,6 +1142,7 @@ vigil_daemon_start(VigilDaemon *self, GError **error)
 	 * filtering: without them vigild says "unknown" and goes on */
 	self->attribution = vigil_attribution_new();
 	vigil_attribution_set_use_connect_hook(self->attribution, self->config->connect_hook);
+	vigil_attribution_set_loopback(self->attribution, self->config->intercept_loopback);
 	if (!vigil_attribution_start(self->attribution, &error_local)) {
 		g_warning("cannot attribute connections to processes: %s", error_local->message);
 		g_clear_error(&error_local);

@@ -1327,7 +1327,8 @@ static void
 test_connect_hook_other_netns_func(Fixture *fixture, gconstpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	g_autoptr(VigilConnectHook) hook =
+	    vigil_connect_hook_new(VIGIL_CONNECT_HOOK_LOOPBACK, &error);
 	VigilConnectOwner owner = {0};
 	VigilFlowKey theirs;
 	VigilFlowKey ours;
@@ -1413,7 +1414,8 @@ static void
 test_connect_hook_many_func(Fixture *fixture, gconstpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	g_autoptr(VigilConnectHook) hook =
+	    vigil_connect_hook_new(VIGIL_CONNECT_HOOK_LOOPBACK, &error);
 	VigilConnectOwner owner;
 	VigilFlowKey first;
 	VigilFlowKey last;
@@ -1459,7 +1461,8 @@ static void
 test_connect_hook_stale_func(Fixture *fixture, gconstpointer user_data)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(VigilConnectHook) hook = vigil_connect_hook_new(&error);
+	g_autoptr(VigilConnectHook) hook =
+	    vigil_connect_hook_new(VIGIL_CONNECT_HOOK_LOOPBACK, &error);
 	VigilConnectOwner owner;
 	VigilFlowKey key;
 	VigilFlowKey udp;
@@ -1472,6 +1475,24 @@ test_connect_hook_stale_func(Fixture *fixture, gconstpointer user_data)
 	udp = key;
 	udp.protocol = IPPROTO_UDP;
 	g_assert_false(vigil_connect_hook_lookup(hook, &udp, &owner));
+	/* a hook without loopback records neither 127.0.0.1 nor ::1 */
+	{
+		g_autoptr(VigilConnectHook) remote_only =
+		    vigil_connect_hook_new(VIGIL_CONNECT_HOOK_NONE, &error);
+		VigilFlowKey key6;
+		gint fd4;
+		gint fd6;
+
+		g_assert_no_error(error);
+		fd4 = test_hook_connect(fixture->tcp4_port, 0, &key);
+		fd6 = test_hook_connect_family(AF_INET6, fixture->tcp6_port, 0, &key6);
+		g_assert_false(vigil_connect_hook_lookup(remote_only, &key, &owner));
+		g_assert_false(vigil_connect_hook_lookup(remote_only, &key6, &owner));
+		g_assert_true(vigil_connect_hook_lookup(hook, &key, &owner));
+		g_assert_true(vigil_connect_hook_lookup(hook, &key6, &owner));
+		close(fd4);
+		close(fd6);
+	}
 	g_usleep(VIGIL_CONNECT_HOOK_MAX_AGE_NS / 1000 + 100 * G_TIME_SPAN_MILLISECOND);
 	g_assert_false(vigil_connect_hook_lookup(hook, &key, &owner));
 	close(fd);
