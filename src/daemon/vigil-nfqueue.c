@@ -9,13 +9,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
 
