@@ -41,9 +41,12 @@
  * pipelined in one TCP segment are all remembered.
  */
 
-#define DNS_PORT	   53
-#define DISPATCH_BUDGET	   256
-#define BUFFER_SIZE	   (1024 * 1024)
+#define DNS_PORT	53
+#define DISPATCH_BUDGET 256
+/* the kernel's ring for captured packets, resident for the daemon's life (libpcap maps
+ * about 944 kB for it): over a hundred answers of full snaplen waiting between two main
+ * loop iterations, far more than a browser's burst of lookups */
+#define BUFFER_SIZE	   (512 * 1024)
 #define ETHERTYPE_IPV4	   0x0800
 #define ETHERTYPE_IPV6	   0x86dd
 #define ETHERTYPE_VLAN	   0x8100
