@@ -56,9 +56,10 @@
  * namespace) each attach their own program and map; each records only its own namespace.
  */
 
-/* the ring: 1,638 records of 80 bytes with their headers, drained at every lookup (its
- * pages count in the daemon's RSS twice, being mapped twice); the table of recent ones */
-#define VIGIL_CONNECT_HOOK_RING	  (128 * 1024)
+/* the ring: 819 records of 80 bytes with their headers. It is drained at every lookup, so
+ * it only holds the connects made while one queued packet is handled; its pages count in
+ * the daemon's RSS twice, being mapped twice. Then the table of recent ones */
+#define VIGIL_CONNECT_HOOK_RING	  (64 * 1024)
 #define VIGIL_CONNECT_HOOK_RECENT 4096
 #define VIGIL_CONNECT_HOOK_LOG	  (64 * 1024)
 #define VIGIL_CONNECT_HOOK_INSNS  128
