@@ -1732,6 +1732,9 @@ vigil_attribution_start(VigilAttribution *self, GError **error)
 			g_message(
 			    "no kernel connect hook, TCP flows are looked up with sock_diag: %s",
 			    error_local->message);
+		else
+			g_info(
+			    "the kernel connect hook names the processes of new TCP connections");
 	}
 	self->started = TRUE;
 	return TRUE;
