@@ -15,9 +15,9 @@ G_BEGIN_DECLS
  * The kernel's own answer to "who connected": an eBPF sock_ops program on the cgroup v2
  * root records, for every TCP connect() in the daemon's network namespace, the process
  * and thread that called it, the process's start time, their uid and gid and the time,
- * keyed by the connection's tuple. The SYN is queued inside that same connect() call, so when the
- * daemon reads it the entry is there: one map lookup instead of a sock_diag round trip and a /proc
- * check.
+ * keyed by the connection's tuple, into a ring buffer the daemon maps. The SYN is queued
+ * inside that same connect() call, so when the daemon reads it the record is there: read
+ * from memory, without a system call, instead of a sock_diag round trip and a /proc check.
  *
  * Only what the hook saw is answered; everything else (UDP, inbound, a kernel without
  * BPF, cgroup v2 or network namespace cookies) misses and goes the sock_diag way.
