@@ -479,21 +479,36 @@ vigil_cli_format_interfaces(GVariant *interfaces, GVariant *connectivity, guint 
 	return vigil_cli_table_render(table, max_width);
 }
 
+/* does an entry of the array of dictionaries @entries have @value (NULL: any) under @key
+ * and @value2 under @key2 (NULL: no second condition)? */
 static gboolean
-vigil_cli_interfaces_contain(GVariant *interfaces, const gchar *name)
+vigil_cli_any_entry(GVariant *entries,
+		    const gchar *key,
+		    const gchar *value,
+		    const gchar *key2,
+		    const gchar *value2)
 {
 	GVariantIter iter;
 	GVariant *child;
 	gboolean found = FALSE;
 
-	if (interfaces == NULL)
+	if (entries == NULL)
 		return FALSE;
-	g_variant_iter_init(&iter, interfaces);
+	g_variant_iter_init(&iter, entries);
 	while (!found && (child = g_variant_iter_next_value(&iter)) != NULL) {
-		found = g_strcmp0(vigil_cli_dict_get_string(child, "name"), name) == 0;
+		found = (value == NULL ||
+			 g_strcmp0(vigil_cli_dict_get_string(child, key), value) == 0) &&
+			(key2 == NULL ||
+			 g_strcmp0(vigil_cli_dict_get_string(child, key2), value2) == 0);
 		g_variant_unref(child);
 	}
 	return found;
+}
+
+static gboolean
+vigil_cli_interfaces_contain(GVariant *interfaces, const gchar *name)
+{
+	return vigil_cli_any_entry(interfaces, "name", name, NULL, NULL);
 }
 
 /* the Connectivity entries of @ifname, or with NULL those of every interface that
@@ -1322,21 +1337,7 @@ vigil_cli_cmd_prompt_timeout(VigilCli *self, gchar **args, GError **error)
 static gboolean
 vigil_cli_connectivity_pending(GVariant *connectivity, const gchar *ifname)
 {
-	GVariantIter iter;
-	GVariant *child;
-	gboolean pending = FALSE;
-
-	if (connectivity == NULL)
-		return FALSE;
-	g_variant_iter_init(&iter, connectivity);
-	while ((child = g_variant_iter_next_value(&iter)) != NULL) {
-		if ((ifname == NULL ||
-		     g_strcmp0(vigil_cli_dict_get_string(child, "interface"), ifname) == 0) &&
-		    g_strcmp0(vigil_cli_dict_get_string(child, "state"), "checking") == 0)
-			pending = TRUE;
-		g_variant_unref(child);
-	}
-	return pending;
+	return vigil_cli_any_entry(connectivity, "interface", ifname, "state", "checking");
 }
 
 static void

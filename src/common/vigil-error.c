@@ -7,6 +7,9 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <gio/gio.h>
+
 #include "vigil-error.h"
 
 static const GDBusErrorEntry error_entries[] = {
@@ -95,4 +98,50 @@ vigil_error_convert(GError **perror)
 		error->code = VIGIL_ERROR_FAILED;
 	}
 	error->domain = VIGIL_ERROR;
+}
+
+/**
+ * vigil_error_set_errno:
+ * @error: a #GError, or %NULL
+ * @errsv: an errno value
+ * @what: what failed
+ *
+ * Sets a %G_IO_ERROR for @errsv: "@what: <strerror>".
+ *
+ * Returns: %FALSE, for `return vigil_error_set_errno(...)`
+ */
+gboolean
+vigil_error_set_errno(GError **error, gint errsv, const gchar *what)
+{
+	g_set_error(error,
+		    G_IO_ERROR,
+		    g_io_error_from_errno(errsv),
+		    "%s: %s",
+		    what,
+		    g_strerror(errsv));
+	return FALSE;
+}
+
+/**
+ * vigil_error_set_errno_code:
+ * @error: a #GError, or %NULL
+ * @errsv: an errno value
+ * @code: the #VigilError for anything but a refusal
+ * @what: what failed
+ *
+ * Sets a %VIGIL_ERROR for @errsv: %VIGIL_ERROR_NOT_AUTHORIZED for EPERM and EACCES, @code
+ * otherwise; "@what: <strerror>".
+ *
+ * Returns: %FALSE
+ */
+gboolean
+vigil_error_set_errno_code(GError **error, gint errsv, VigilError code, const gchar *what)
+{
+	g_set_error(error,
+		    VIGIL_ERROR,
+		    errsv == EPERM || errsv == EACCES ? VIGIL_ERROR_NOT_AUTHORIZED : code,
+		    "%s: %s",
+		    what,
+		    g_strerror(errsv));
+	return FALSE;
 }

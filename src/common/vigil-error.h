@@ -51,5 +51,9 @@ const gchar *
 vigil_error_to_string(VigilError error);
 void
 vigil_error_convert(GError **perror);
+gboolean
+vigil_error_set_errno(GError **error, gint errsv, const gchar *what);
+gboolean
+vigil_error_set_errno_code(GError **error, gint errsv, VigilError code, const gchar *what);
 
 G_END_DECLS

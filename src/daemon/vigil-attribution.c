@@ -138,6 +138,8 @@ typedef struct {
 typedef struct {
 	guint64 gen;
 	guint64 seq_at_start;
+	GHashTable *execed;  /* pids that exec'd since seq_at_start, set when the job is done */
+	gboolean execed_all; /* the ring of recent events no longer reaches seq_at_start */
 	gint64 started;
 	guint max_dirfds;
 	GArray *targets;     /* of VigilAttributionTarget */
@@ -919,6 +921,8 @@ vigil_attribution_job_free(VigilAttributionJob *job)
 	g_array_unref(job->reloads);
 	g_ptr_array_unref(job->scanned);
 	g_ptr_array_unref(job->reloaded);
+	if (job->execed != NULL)
+		g_hash_table_unref(job->execed);
 	g_free(job);
 }
 
@@ -1164,28 +1168,34 @@ vigil_attribution_request_cancelled_cb(GCancellable *cancellable, gpointer user_
 	return G_SOURCE_REMOVE;
 }
 
-/* did @pid exec after event @seq? TRUE as well when the ring of recent events no longer
- * reaches back that far, or when events are not reliable: then it cannot be ruled out */
-static gboolean
-vigil_attribution_exec_since(VigilAttribution *self, guint32 pid, guint64 seq)
+/* the execs since @job started, from the ring of recent events, walked once: records the
+ * job read of those processes may be of the program before the exec. When the ring no
+ * longer reaches back that far, any of them may have exec'd. Without reliable events there
+ * is nothing to go by (records are then checked against /proc/<pid>/exe instead). */
+static void
+vigil_attribution_job_collect_execs(VigilAttribution *self, VigilAttributionJob *job)
 {
-	guint i;
-
+	job->execed = g_hash_table_new(g_direct_hash, g_direct_equal);
 	if (!self->events_reliable)
-		return FALSE;
-	if (self->event_seq == seq)
-		return FALSE;
-	for (i = 0; i < self->recent_len; i++) {
+		return;
+	for (guint i = 0; i < self->recent_len; i++) {
 		guint index = (self->recent_next + VIGIL_ATTRIBUTION_RECENT_MAX - 1 - i) %
 			      VIGIL_ATTRIBUTION_RECENT_MAX;
 		const VigilAttributionRecent *recent = &self->recent[index];
 
-		if (recent->seq <= seq)
-			return FALSE;
-		if (recent->pid == pid && recent->ppid == 0)
-			return TRUE;
+		if (recent->seq <= job->seq_at_start)
+			return;
+		if (recent->ppid == 0)
+			g_hash_table_add(job->execed, GUINT_TO_POINTER(recent->pid));
 	}
-	return TRUE;
+	job->execed_all = self->event_seq != job->seq_at_start;
+}
+
+/* a record @job read of @pid is stale when the process exec'd since the job began */
+static gboolean
+vigil_attribution_job_saw_exec(VigilAttributionJob *job, guint32 pid)
+{
+	return job->execed_all || g_hash_table_contains(job->execed, GUINT_TO_POINTER(pid));
 }
 
 static void
@@ -1206,8 +1216,7 @@ vigil_attribution_merge_scanned(VigilAttribution *self,
 		g_set_object(&proc->record, scanned->record);
 		/* read while the process may have been between fork and exec: an exec since
 		 * the scan started makes the record the old program's */
-		proc->record_stale =
-		    vigil_attribution_exec_since(self, proc->pid, job->seq_at_start);
+		proc->record_stale = vigil_attribution_job_saw_exec(job, proc->pid);
 		self->stats.records_loaded++;
 	}
 	vigil_attribution_process_drop_sockets(self, proc);
@@ -1242,6 +1251,7 @@ vigil_attribution_job_done_cb(GObject *source, GAsyncResult *res, gpointer user_
 	self->stats.scans++;
 	if (job->full)
 		self->stats.full_scans++;
+	vigil_attribution_job_collect_execs(self, job);
 	for (guint i = 0; i < job->scanned->len; i++)
 		vigil_attribution_merge_scanned(self, job, g_ptr_array_index(job->scanned, i));
 	for (guint i = 0; i < job->reloaded->len; i++) {
@@ -1251,8 +1261,7 @@ vigil_attribution_job_done_cb(GObject *source, GAsyncResult *res, gpointer user_
 		if (proc == NULL || proc->start_time != vigil_process_get_start_time(record))
 			continue;
 		g_set_object(&proc->record, record);
-		proc->record_stale =
-		    vigil_attribution_exec_since(self, proc->pid, job->seq_at_start);
+		proc->record_stale = vigil_attribution_job_saw_exec(job, proc->pid);
 		self->stats.records_loaded++;
 	}
 

@@ -341,19 +341,6 @@ vigil_bpf(gint cmd, union bpf_attr *attr)
 	return (gint)syscall(SYS_bpf, cmd, attr, sizeof(*attr));
 }
 
-static gboolean
-set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    VIGIL_ERROR,
-		    errsv == EPERM || errsv == EACCES ? VIGIL_ERROR_NOT_AUTHORIZED
-						      : VIGIL_ERROR_NOT_SUPPORTED,
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
-
 /* where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid
  * systems); NULL when it is not */
 static gchar *
@@ -393,8 +380,10 @@ vigil_connect_hook_open_cgroup2(GError **error)
 	if (path != NULL) {
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
-			g_autofree gchar *what = g_strdup_printf("cannot open %s", path);
-			set_error_errno(error, errno, what);
+			g_autofree gchar *what = NULL;
+			errsv = errno;
+			what = g_strdup_printf("cannot open %s", path);
+			vigil_error_set_errno_code(error, errsv, VIGIL_ERROR_NOT_SUPPORTED, what);
 		}
 		return fd;
 	}
@@ -410,7 +399,10 @@ vigil_connect_hook_open_cgroup2(GError **error)
 	if (mount("cgroup2", tmp, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
 		errsv = errno;
 		g_rmdir(tmp);
-		set_error_errno(error, errsv, "cgroup v2 is not mounted and cannot be");
+		vigil_error_set_errno_code(error,
+					   errsv,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cgroup v2 is not mounted and cannot be");
 		return -1;
 	}
 	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -419,7 +411,10 @@ vigil_connect_hook_open_cgroup2(GError **error)
 		g_warning("cannot detach the cgroup v2 mount at %s: %s", tmp, g_strerror(errno));
 	g_rmdir(tmp);
 	if (fd < 0)
-		set_error_errno(error, errsv, "cannot open the cgroup v2 root");
+		vigil_error_set_errno_code(error,
+					   errsv,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cannot open the cgroup v2 root");
 	return fd;
 }
 
@@ -432,9 +427,15 @@ vigil_connect_hook_netns_cookie(guint64 *cookie, GError **error)
 	if (fd < 0)
 		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return set_error_errno(error, errno, "cannot open a socket");
+		return vigil_error_set_errno_code(error,
+						  errno,
+						  VIGIL_ERROR_NOT_SUPPORTED,
+						  "cannot open a socket");
 	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len) != 0)
-		return set_error_errno(error, errno, "the kernel has no network namespace cookies");
+		return vigil_error_set_errno_code(error,
+						  errno,
+						  VIGIL_ERROR_NOT_SUPPORTED,
+						  "the kernel has no network namespace cookies");
 	return TRUE;
 }
 
@@ -613,13 +614,19 @@ vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error)
 	g_strlcpy(attr.map_name, "vigil_connect", sizeof(attr.map_name));
 	map_fd = vigil_bpf(BPF_MAP_CREATE, &attr);
 	if (map_fd < 0) {
-		set_error_errno(error, errno, "cannot create the BPF ring buffer");
+		vigil_error_set_errno_code(error,
+					   errno,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cannot create the BPF ring buffer");
 		return NULL;
 	}
 	page_size = (gsize)sysconf(_SC_PAGESIZE);
 	consumer = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (consumer == MAP_FAILED) {
-		set_error_errno(error, errno, "cannot map the BPF ring buffer");
+		vigil_error_set_errno_code(error,
+					   errno,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cannot map the BPF ring buffer");
 		return NULL;
 	}
 	producer = mmap(NULL,
@@ -629,7 +636,10 @@ vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error)
 			map_fd,
 			(off_t)page_size);
 	if (producer == MAP_FAILED) {
-		set_error_errno(error, errno, "cannot map the BPF ring buffer");
+		vigil_error_set_errno_code(error,
+					   errno,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cannot map the BPF ring buffer");
 		munmap(consumer, page_size);
 		return NULL;
 	}
@@ -655,7 +665,7 @@ vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error)
 		g_autofree gchar *what =
 		    g_strdup_printf("the kernel refused the sock_ops program (%s)",
 				    vigil_connect_hook_log_reason(log));
-		set_error_errno(error, errsv, what);
+		vigil_error_set_errno_code(error, errsv, VIGIL_ERROR_NOT_SUPPORTED, what);
 		vigil_connect_hook_unmap(consumer, producer, page_size);
 		return NULL;
 	}
@@ -667,7 +677,10 @@ vigil_connect_hook_new(VigilConnectHookFlags flags, GError **error)
 	link_fd = vigil_bpf(BPF_LINK_CREATE, &attr);
 	if (link_fd < 0) {
 		gint errsv = errno;
-		set_error_errno(error, errsv, "cannot attach to the cgroup v2 root");
+		vigil_error_set_errno_code(error,
+					   errsv,
+					   VIGIL_ERROR_NOT_SUPPORTED,
+					   "cannot attach to the cgroup v2 root");
 		vigil_connect_hook_unmap(consumer, producer, page_size);
 		return NULL;
 	}

@@ -198,6 +198,32 @@ typedef struct {
 } VigilGetConnectionsHelper;
 
 static void
+vigil_get_connections_helper_free(VigilGetConnectionsHelper *helper)
+{
+	g_object_unref(helper->invocation);
+	g_object_unref(helper->self);
+	g_free(helper);
+}
+
+/* refreshes the live table from a fresh conntrack dump, then calls @callback with a
+ * VigilGetConnectionsHelper for the answer (which the callback frees) */
+static void
+vigil_dbus_service_refresh_then(VigilDBusService *self,
+				GDBusMethodInvocation *invocation,
+				guint32 uid,
+				gboolean all,
+				GAsyncReadyCallback callback)
+{
+	VigilGetConnectionsHelper *helper = g_new0(VigilGetConnectionsHelper, 1);
+
+	helper->self = g_object_ref(self);
+	helper->invocation = g_object_ref(invocation);
+	helper->uid = uid;
+	helper->all = all;
+	vigil_daemon_refresh_connections_async(self->daemon, callback, helper);
+}
+
+static void
 vigil_dbus_service_connections_refreshed_cb(GObject *source, GAsyncResult *res, gpointer user_data)
 {
 	VigilGetConnectionsHelper *helper = user_data;
@@ -211,9 +237,7 @@ vigil_dbus_service_connections_refreshed_cb(GObject *source, GAsyncResult *res, 
 	    helper->self->skeleton,
 	    helper->invocation,
 	    vigil_daemon_get_connections(helper->self->daemon, helper->uid, helper->all, app));
-	g_object_unref(helper->invocation);
-	g_object_unref(helper->self);
-	g_free(helper);
+	vigil_get_connections_helper_free(helper);
 }
 
 /* answered from a fresh conntrack dump, so a connection that just ended is not "live" */
@@ -223,15 +247,11 @@ vigil_dbus_service_run_get_connections(VigilDBusService *self,
 				       guint32 uid,
 				       gboolean all)
 {
-	VigilGetConnectionsHelper *helper = g_new0(VigilGetConnectionsHelper, 1);
-
-	helper->self = g_object_ref(self);
-	helper->invocation = g_object_ref(invocation);
-	helper->uid = uid;
-	helper->all = all;
-	vigil_daemon_refresh_connections_async(self->daemon,
-					       vigil_dbus_service_connections_refreshed_cb,
-					       helper);
+	vigil_dbus_service_refresh_then(self,
+					invocation,
+					uid,
+					all,
+					vigil_dbus_service_connections_refreshed_cb);
 }
 
 static gboolean
@@ -259,9 +279,7 @@ vigil_dbus_service_apps_refreshed_cb(GObject *source, GAsyncResult *res, gpointe
 	    helper->self->skeleton,
 	    helper->invocation,
 	    vigil_daemon_get_apps(helper->self->daemon, helper->uid, helper->all));
-	g_object_unref(helper->invocation);
-	g_object_unref(helper->self);
-	g_free(helper);
+	vigil_get_connections_helper_free(helper);
 }
 
 /* also from a fresh dump: while nobody watches, the table follows conntrack only by dumps */
@@ -271,15 +289,11 @@ vigil_dbus_service_run_get_apps(VigilDBusService *self,
 				guint32 uid,
 				gboolean all)
 {
-	VigilGetConnectionsHelper *helper = g_new0(VigilGetConnectionsHelper, 1);
-
-	helper->self = g_object_ref(self);
-	helper->invocation = g_object_ref(invocation);
-	helper->uid = uid;
-	helper->all = all;
-	vigil_daemon_refresh_connections_async(self->daemon,
-					       vigil_dbus_service_apps_refreshed_cb,
-					       helper);
+	vigil_dbus_service_refresh_then(self,
+					invocation,
+					uid,
+					all,
+					vigil_dbus_service_apps_refreshed_cb);
 }
 
 static gboolean

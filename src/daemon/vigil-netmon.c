@@ -965,12 +965,7 @@ vigil_netmon_open(GError **error)
 	    mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		gint errsv = errno;
-		g_set_error(error,
-			    G_IO_ERROR,
-			    g_io_error_from_errno(errsv),
-			    "cannot open rtnetlink socket: %s",
-			    g_strerror(errsv));
+		vigil_error_set_errno(error, errno, "cannot open rtnetlink socket");
 		return NULL;
 	}
 	return g_steal_pointer(&nl);

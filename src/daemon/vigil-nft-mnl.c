@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "vigil-cleanups.h"
+#include "vigil-error.h"
 #include "vigil-names.h"
 #include "vigil-nft-mnl.h"
 
@@ -122,22 +123,10 @@ vigil_nft_transaction_get_message(VigilNftTransaction *tx, guint index)
 }
 
 static gboolean
-vigil_nft_set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    G_IO_ERROR,
-		    g_io_error_from_errno(errsv),
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
-
-static gboolean
 vigil_nft_batch_next(VigilNftnlBatch *batch, GError **error)
 {
 	if (nftnl_batch_update(batch) < 0)
-		return vigil_nft_set_error_errno(error, errno, "failed to grow the nftables batch");
+		return vigil_error_set_errno(error, errno, "failed to grow the nftables batch");
 	return TRUE;
 }
 
@@ -343,7 +332,7 @@ vigil_nft_rule_add_nfqueue_target(struct nftnl_rule *rule,
 	/* libnftnl takes the info buffer and releases it with free() */
 	info = calloc(1, size);
 	if (info == NULL)
-		return vigil_nft_set_error_errno(error, errno, "failed to allocate NFQUEUE info");
+		return vigil_error_set_errno(error, errno, "failed to allocate NFQUEUE info");
 	info->queuenum = verdict->queue_num;
 	info->queues_total = 1;
 	info->flags = verdict->queue_bypass ? NFQ_FLAG_BYPASS : 0;
@@ -486,7 +475,7 @@ vigil_nft_rule_add(VigilNftnlBatch *batch,
 	struct nlmsghdr *nlh = NULL;
 
 	if (rule == NULL)
-		return vigil_nft_set_error_errno(error, ENOMEM, "failed to allocate a rule");
+		return vigil_error_set_errno(error, ENOMEM, "failed to allocate a rule");
 	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, VIGIL_NFT_TABLE);
 	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, vigil_nft_hook_to_string(op->hook));
 	for (guint i = 0; i < op->n_matches; i++) {
@@ -533,7 +522,7 @@ vigil_nft_transaction_add_op(VigilNftTransaction *tx,
 		g_assert_not_reached();
 	}
 	if (!ret)
-		return vigil_nft_set_error_errno(error, ENOMEM, "failed to allocate an object");
+		return vigil_error_set_errno(error, ENOMEM, "failed to allocate an object");
 	return vigil_nft_batch_next(batch, error);
 }
 
@@ -640,7 +629,7 @@ vigil_nft_socket_send_batch(VigilMnlSocket *nl, VigilNftnlBatch *batch, GError *
 
 	nftnl_batch_iovec(batch, iov, n_iov);
 	if (sendmsg(mnl_socket_get_fd(nl), &msg, 0) < 0)
-		return vigil_nft_set_error_errno(error, errno, "failed to send the nftables batch");
+		return vigil_error_set_errno(error, errno, "failed to send the nftables batch");
 	return TRUE;
 }
 
@@ -655,9 +644,9 @@ vigil_nft_transaction_talk(VigilNftTransaction *tx, VigilNftnlBatch *batch, GErr
 
 	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (nl == NULL)
-		return vigil_nft_set_error_errno(error, errno, "failed to open a netfilter socket");
+		return vigil_error_set_errno(error, errno, "failed to open a netfilter socket");
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		return vigil_nft_set_error_errno(error, errno, "failed to bind a netfilter socket");
+		return vigil_error_set_errno(error, errno, "failed to bind a netfilter socket");
 	/* without extended acks (before Linux 4.12) errors still arrive, only less precise */
 	if (mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0)
 		g_debug("no extended netlink acks: %s", g_strerror(errno));
@@ -675,16 +664,16 @@ vigil_nft_transaction_talk(VigilNftTransaction *tx, VigilNftnlBatch *batch, GErr
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
-			return vigil_nft_set_error_errno(error, errno, "failed to wait for acks");
+			return vigil_error_set_errno(error, errno, "failed to wait for acks");
 		if (rc == 0)
 			break;
 		len = mnl_socket_recvfrom(nl, buf, MNL_SOCKET_BUFFER_SIZE);
 		if (len < 0 && errno == EINTR)
 			continue;
 		if (len < 0)
-			return vigil_nft_set_error_errno(error, errno, "failed to read acks");
+			return vigil_error_set_errno(error, errno, "failed to read acks");
 		if (mnl_cb_run2(buf, len, 0, portid, NULL, tx, ctl_cbs, G_N_ELEMENTS(ctl_cbs)) < 0)
-			return vigil_nft_set_error_errno(error, errno, "failed to parse acks");
+			return vigil_error_set_errno(error, errno, "failed to parse acks");
 	}
 	return TRUE;
 }
@@ -829,7 +818,7 @@ vigil_nft_mnl_run(VigilNftMnl *self,
 	self->seq += tx->messages->len;
 	batch = nftnl_batch_alloc(VIGIL_NFT_BATCH_PAGE_SIZE, MNL_SOCKET_BUFFER_SIZE);
 	if (batch == NULL) {
-		vigil_nft_set_error_errno(error, errno, "failed to allocate an nftables batch");
+		vigil_error_set_errno(error, errno, "failed to allocate an nftables batch");
 		return NULL;
 	}
 	if (!vigil_nft_transaction_build(tx, batch, error))

@@ -417,19 +417,6 @@ vigil_nl_conntrack_parse(const guint8 *data, gsize len, VigilConntrackEntry *ent
 
 /* sockets */
 
-static gboolean
-set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    VIGIL_ERROR,
-		    errsv == EPERM || errsv == EACCES ? VIGIL_ERROR_NOT_AUTHORIZED
-						      : VIGIL_ERROR_FAILED,
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
-
 gboolean
 vigil_nl_conntrack_enable_accounting(const gchar *path, GError **error)
 {
@@ -444,12 +431,12 @@ vigil_nl_conntrack_enable_accounting(const gchar *path, GError **error)
 	if (fd < 0) {
 		gint errsv = errno;
 
-		return set_error_errno(error, errsv, path);
+		return vigil_error_set_errno_code(error, errsv, VIGIL_ERROR_FAILED, path);
 	}
 	if (write(fd, "1\n", 2) != 2) {
 		gint errsv = errno;
 
-		return set_error_errno(error, errsv, path);
+		return vigil_error_set_errno_code(error, errsv, VIGIL_ERROR_FAILED, path);
 	}
 	return TRUE;
 }
@@ -705,7 +692,10 @@ vigil_nl_conntrack_dump(VigilNlConntrack *self, GError **error)
 	if (mnl_socket_sendto(self->dump, nlh, nlh->nlmsg_len) < 0) {
 		gint errsv = errno;
 
-		return set_error_errno(error, errsv, "cannot request conntrack dump");
+		return vigil_error_set_errno_code(error,
+						  errsv,
+						  VIGIL_ERROR_FAILED,
+						  "cannot request conntrack dump");
 	}
 	self->dumping = TRUE;
 	self->dump_interrupted = FALSE;
@@ -733,13 +723,19 @@ vigil_nl_conntrack_open(GError **error)
 	if (nl == NULL) {
 		gint errsv = errno;
 
-		set_error_errno(error, errsv, "cannot open netfilter netlink socket");
+		vigil_error_set_errno_code(error,
+					   errsv,
+					   VIGIL_ERROR_FAILED,
+					   "cannot open netfilter netlink socket");
 		return NULL;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		gint errsv = errno;
 
-		set_error_errno(error, errsv, "cannot bind netfilter netlink socket");
+		vigil_error_set_errno_code(error,
+					   errsv,
+					   VIGIL_ERROR_FAILED,
+					   "cannot bind netfilter netlink socket");
 		return NULL;
 	}
 	return g_steal_pointer(&nl);
@@ -940,9 +936,10 @@ vigil_nl_conntrack_start(VigilNlConntrack *self, GError **error)
 					  sizeof(groups[i])) < 0) {
 			gint errsv = errno;
 
-			return set_error_errno(error,
-					       errsv,
-					       "cannot subscribe to conntrack events");
+			return vigil_error_set_errno_code(error,
+							  errsv,
+							  VIGIL_ERROR_FAILED,
+							  "cannot subscribe to conntrack events");
 		}
 	}
 	vigil_nl_conntrack_set_rcvbuf(events, self->receive_buffer);

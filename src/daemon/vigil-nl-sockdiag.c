@@ -59,18 +59,6 @@ typedef struct {
 
 static const guint8 vigil_sockdiag_zero[16] = {0};
 
-static gboolean
-vigil_nl_sockdiag_set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    G_IO_ERROR,
-		    g_io_error_from_errno(errsv),
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
-
 static gint
 vigil_flow_key_get_af(const VigilFlowKey *key)
 {
@@ -191,9 +179,9 @@ vigil_nl_sockdiag_open(VigilNlSockdiag *self, GError **error)
 
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (nl == NULL)
-		return vigil_nl_sockdiag_set_error_errno(error, errno, "failed to open sock_diag");
+		return vigil_error_set_errno(error, errno, "failed to open sock_diag");
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		return vigil_nl_sockdiag_set_error_errno(error, errno, "failed to bind sock_diag");
+		return vigil_error_set_errno(error, errno, "failed to bind sock_diag");
 	self->portid = mnl_socket_get_portid(nl);
 	self->seq = g_random_int();
 	self->nl = g_steal_pointer(&nl);
@@ -312,7 +300,7 @@ vigil_nl_sockdiag_request(VigilNlSockdiag *self,
 	req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
 	if (mnl_socket_sendto(self->nl, nlh, nlh->nlmsg_len) < 0)
-		return vigil_nl_sockdiag_set_error_errno(error, errno, "failed to send sock_diag");
+		return vigil_error_set_errno(error, errno, "failed to send sock_diag");
 
 	/* skip answers to earlier requests that were given up on */
 	for (guint i = 0; i < 8; i++) {
@@ -330,9 +318,7 @@ vigil_nl_sockdiag_request(VigilNlSockdiag *self,
 						    "no answer from sock_diag");
 				return FALSE;
 			}
-			return vigil_nl_sockdiag_set_error_errno(error,
-								 errsv,
-								 "failed to receive sock_diag");
+			return vigil_error_set_errno(error, errsv, "failed to receive sock_diag");
 		}
 		ret = mnl_cb_run(self->buf,
 				 (size_t)n,
@@ -351,7 +337,7 @@ vigil_nl_sockdiag_request(VigilNlSockdiag *self,
 						    "no such socket");
 				return FALSE;
 			}
-			return vigil_nl_sockdiag_set_error_errno(error, errsv, "sock_diag failed");
+			return vigil_error_set_errno(error, errsv, "sock_diag failed");
 		}
 		if (reply.found)
 			return TRUE;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "vigil-cleanups.h"
+#include "vigil-error.h"
 #include "vigil-proc-connector.h"
 #include "vigil-process.h"
 
@@ -58,18 +59,6 @@ vigil_proc_connector_source_dispatch(GSource *source, GSourceFunc callback, gpoi
 static GSourceFuncs vigil_proc_connector_source_funcs = {
     .dispatch = vigil_proc_connector_source_dispatch,
 };
-
-static gboolean
-vigil_proc_connector_set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    G_IO_ERROR,
-		    g_io_error_from_errno(errsv),
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
 
 VigilProcConnector *
 vigil_proc_connector_new(VigilProcConnectorFunc func, gpointer user_data)
@@ -152,9 +141,7 @@ vigil_proc_connector_socket_open(GError **error)
 	    stat("/proc/self/ns/net", &st_self) < 0 || st_self.st_ino == st_init.st_ino) {
 		fd = vigil_proc_connector_socket_here(&errsv);
 		if (fd < 0) {
-			vigil_proc_connector_set_error_errno(error,
-							     errsv,
-							     "failed to open the proc connector");
+			vigil_error_set_errno(error, errsv, "failed to open the proc connector");
 		}
 		return fd;
 	}
@@ -164,7 +151,7 @@ vigil_proc_connector_socket_open(GError **error)
 	thread = g_thread_new("vigil-cn-open", vigil_proc_connector_open_thread_cb, &helper);
 	g_thread_join(thread);
 	if (helper.fd < 0) {
-		vigil_proc_connector_set_error_errno(
+		vigil_error_set_errno(
 		    error,
 		    helper.errsv,
 		    "failed to open the proc connector in the initial network namespace");
@@ -188,9 +175,7 @@ vigil_proc_connector_send_op(VigilProcConnector *self, guint32 op, GError **erro
 	msg->len = sizeof(guint32);
 	memcpy(msg->data, &op, sizeof(op));
 	if (send(self->fd, nlh, nlh->nlmsg_len, 0) < 0) {
-		return vigil_proc_connector_set_error_errno(error,
-							    errno,
-							    "failed to subscribe to proc events");
+		return vigil_error_set_errno(error, errno, "failed to subscribe to proc events");
 	}
 	return TRUE;
 }
@@ -382,9 +367,7 @@ vigil_proc_connector_start(VigilProcConnector *self, GError **error)
 	if (fd < 0)
 		return FALSE;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		return vigil_proc_connector_set_error_errno(error,
-							    errno,
-							    "failed to join the proc events group");
+		return vigil_error_set_errno(error, errno, "failed to join the proc events group");
 	}
 	/* a burst of forks must not overrun us while the main loop is busy */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
@@ -409,9 +392,9 @@ vigil_proc_connector_start(VigilProcConnector *self, GError **error)
 					    "(not in the initial user and pid namespaces?)");
 			return FALSE;
 		}
-		return vigil_proc_connector_set_error_errno(error,
-							    (gint)ack_err,
-							    "the kernel refused proc events");
+		return vigil_error_set_errno(error,
+					     (gint)ack_err,
+					     "the kernel refused proc events");
 	}
 	self->watch = g_source_new(&vigil_proc_connector_source_funcs, sizeof(GSource));
 	self->watch_tag =

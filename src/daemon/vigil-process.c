@@ -61,18 +61,6 @@ struct _VigilProcess {
 
 G_DEFINE_FINAL_TYPE(VigilProcess, vigil_process, G_TYPE_OBJECT)
 
-static gboolean
-vigil_process_set_error_errno(GError **error, gint errsv, const gchar *what)
-{
-	g_set_error(error,
-		    G_IO_ERROR,
-		    g_io_error_from_errno(errsv),
-		    "%s: %s",
-		    what,
-		    g_strerror(errsv));
-	return FALSE;
-}
-
 /* a small /proc file, NUL-terminated; files longer than @max are cut. Files made in one go
  * (stat, status, cgroup, cmdline) come whole in the first read, so a short read ends them */
 static gchar *
@@ -237,12 +225,12 @@ vigil_proc_stat_read_at(gint proc_pid_dirfd, VigilProcStat *stat, GError **error
 
 	fd = openat(proc_pid_dirfd, "stat", O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return vigil_process_set_error_errno(error, errno, "failed to open stat");
+		return vigil_error_set_errno(error, errno, "failed to open stat");
 	do
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return vigil_process_set_error_errno(error, errno, "failed to read stat");
+		return vigil_error_set_errno(error, errno, "failed to read stat");
 	buf[n] = '\0';
 	if (!vigil_proc_stat_parse(buf, (gsize)n, stat)) {
 		g_set_error_literal(error,
