@@ -8,6 +8,7 @@ in parallel and nothing leaves the machine. run_main() maps a skipped test to ex
 77 so that meson reports it as skipped and tools/test.sh fails the run.
 """
 
+import importlib.util
 import itertools
 import json
 import os
@@ -223,3 +224,17 @@ def run_main():
             print(f'SKIP: {why}')
         sys.exit(77)
     sys.exit(0 if res.wasSuccessful() else 1)
+
+
+def load_test_dbus():
+    """The D-Bus suite's fixtures (a private system bus, dbusmock's polkitd), for the suites
+    that talk to vigild over D-Bus: (module, None), or (None, why they cannot be used)."""
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        spec = importlib.util.spec_from_file_location(
+            'vigil_test_dbus', os.path.join(here, '..', 'dbus', 'test-dbus.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except ImportError as e:  # pragma: no cover
+        return None, str(e)
+    return module, None if module.dbusmock is not None else module.IMPORT_ERROR

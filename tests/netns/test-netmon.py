@@ -6,7 +6,6 @@ InterfacesChanged on a private bus, with vigild in a namespace that has two veth
 (metrics 100 and 200) to a peer namespace, a spare link without a route, and real
 traffic."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,17 +16,12 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'enforce'))
 
-from vigiltest import NETPEER, PORT, PYTHON, Daemon, require_root, run_main, sh  # noqa: E402
+from vigiltest import (NETPEER, PORT, PYTHON, Daemon, load_test_dbus,  # noqa: E402
+                       require_root, run_main, sh)
 
-try:
+_dbus, IMPORT_ERROR = load_test_dbus()
+if IMPORT_ERROR is None:
     from gi.repository import Gio, GLib
-    _spec = importlib.util.spec_from_file_location(
-        'vigil_test_dbus', os.path.join(HERE, '..', 'dbus', 'test-dbus.py'))
-    _dbus = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_dbus)
-    IMPORT_ERROR = None if _dbus.dbusmock is not None else _dbus.IMPORT_ERROR
-except ImportError as e:  # pragma: no cover
-    IMPORT_ERROR = str(e)
 
 BUILD_ROOT = os.environ.get('VIGIL_BUILD_ROOT', '')
 VIGILCTL = os.environ.get('VIGILCTL', os.path.join(BUILD_ROOT, 'src', 'cli', 'vigilctl'))

@@ -9,12 +9,9 @@ an RFC 8908 API on 198.18.200.1 / fd00:200::1 (addresses off the link, so the ro
 with a CA made here with openssl. Nothing leaves the machine.
 """
 
-import importlib.util
 import json
 import os
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -24,17 +21,12 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'enforce'))
 
-from vigiltest import PYTHON, Daemon, require_root, run_main, sh  # noqa: E402
+from vigiltest import (PYTHON, Daemon, load_test_dbus, require_root,  # noqa: E402
+                       run_main, sh)
 
-try:
+test_dbus, IMPORT_ERROR = load_test_dbus()
+if IMPORT_ERROR is None:
     from gi.repository import Gio, GLib
-    _spec = importlib.util.spec_from_file_location(
-        'vigil_test_dbus', os.path.join(HERE, '..', 'dbus', 'test-dbus.py'))
-    test_dbus = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(test_dbus)
-    IMPORT_ERROR = None if test_dbus.dbusmock is not None else test_dbus.IMPORT_ERROR
-except ImportError as e:  # pragma: no cover
-    IMPORT_ERROR = str(e)
 
 BUILD_ROOT = os.environ.get('VIGIL_BUILD_ROOT', '')
 VIGILCTL = os.environ.get('VIGILCTL', os.path.join(BUILD_ROOT, 'src', 'cli', 'vigilctl'))
