@@ -7,10 +7,12 @@
  * Rule lookup benchmark: builds rule sets of 10, 1,000 and 100,000 rules of mixed kinds and
  * times 1,000,000 lookups of a mix of hits and misses against each, with the set's memo of
  * recent answers off and on, five runs interleaved across the sizes and both memo settings
- * so that a noisy neighbour hurts them alike. Prints the median ns per lookup of each size
- * and setting, its ratio to the 10-rule set with the same setting and how many lookups the
- * memo answered. --rules, --mix and --memo run only part of it, e.g. under cachegrind. See
- * bench/README.md.
+ * so that a noisy neighbour hurts them alike. Each run times the lookups twice: in batches,
+ * for the mean time of a lookup, and one by one, for the median of single lookups (what the
+ * done-criterion of issue 2 reads) and the 90th and 99th percentiles. Prints the median
+ * over the runs of each figure for each size and setting, the ratio to the 10-rule set
+ * with the same setting, and how many lookups the memo answered. --rules, --mix and --memo
+ * run only part of it, e.g. under cachegrind. See bench/README.md.
  */
 
 #include "config.h"
@@ -20,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include "vigil-rule-set.h"
 
@@ -29,14 +34,18 @@
 #define BENCH_BATCH   250   /* lookups timed together, 4,000 batches */
 #define BENCH_NOW     1800000000
 #define BENCH_SHA256  "5e0b1a7c3f2d4e6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a"
-#define BENCH_MEMO    2 /* off, on */
+#define BENCH_MEMO    2	   /* off, on */
+#define BENCH_HIST    8192 /* ticks, for the lookups timed one by one */
 
 typedef struct {
 	guint n_rules;
 	VigilRuleSet *set;
 	GPtrArray *strings; /* of gchar*, backing the queries */
 	VigilRuleQuery *queries;
-	gdouble ns[BENCH_MEMO][BENCH_RUNS];
+	gdouble ns[BENCH_MEMO][BENCH_RUNS];  /* mean of the lookups timed in batches */
+	gdouble p50[BENCH_MEMO][BENCH_RUNS]; /* percentiles of the lookups timed one by one */
+	gdouble p90[BENCH_MEMO][BENCH_RUNS];
+	gdouble p99[BENCH_MEMO][BENCH_RUNS];
 	guint hits;
 	guint64 memo_hits; /* in the last run with the memo */
 } BenchSize;
@@ -354,6 +363,16 @@ bench_copy_string(gchar *buf, gsize size, const gchar *str)
 	return buf;
 }
 
+static void
+bench_copy_query(BenchQueryCopy *copy, const VigilRuleQuery *flow)
+{
+	copy->query = *flow;
+	copy->query.exe = bench_copy_string(copy->exe, sizeof(copy->exe), flow->exe);
+	copy->query.app_id = bench_copy_string(copy->app_id, sizeof(copy->app_id), flow->app_id);
+	copy->query.unit = bench_copy_string(copy->unit, sizeof(copy->unit), flow->unit);
+	copy->query.host = bench_copy_string(copy->host, sizeof(copy->host), flow->host);
+}
+
 static gint64 bench_clock_cost = 0;
 
 static void
@@ -368,6 +387,123 @@ bench_calibrate_clock(void)
 		costs[run] = (gdouble)(bench_now_ns() - start) / 10000;
 	}
 	bench_clock_cost = (gint64)bench_median(costs);
+}
+
+/*
+ * Lookups timed one by one, for the distribution of a single lookup's time: the time-stamp
+ * counter where there is one (read after the instructions before it are done, so that a
+ * lookup is not overlapped with the next one's start), else the monotonic clock. Ticks are
+ * turned into ns with a rate measured against the monotonic clock at start, and the cost
+ * of an empty measurement is subtracted.
+ */
+static inline guint64
+bench_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	_mm_lfence();
+	return __rdtsc();
+#else
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (guint64)ts.tv_sec * G_GUINT64_CONSTANT(1000000000) + (guint64)ts.tv_nsec;
+#endif
+}
+
+static gdouble bench_ticks_per_ns = 1.0;
+static gdouble bench_ticks_cost = 0; /* of an empty measurement, on average */
+static gdouble bench_ticks_step = 1; /* the smallest step the counter makes */
+
+static gint64
+bench_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
+}
+
+/* the counter's rate, the cost of reading it twice and its step: some virtual machines
+ * give a counter that moves in steps of several ticks (21 on the machines of
+ * bench/README.md, 10 ns) */
+static void
+bench_calibrate_ticks(void)
+{
+	gdouble rates[BENCH_RUNS];
+	gdouble costs[BENCH_RUNS];
+	guint64 step = G_MAXUINT64;
+
+	for (guint run = 0; run < BENCH_RUNS; run++) {
+		gint64 start_ns = bench_monotonic_ns();
+		guint64 start = bench_ticks();
+		guint64 sum = 0;
+		guint n = 0;
+		while (bench_monotonic_ns() - start_ns < 20000000)
+			;
+		rates[run] =
+		    (gdouble)(bench_ticks() - start) / (gdouble)(bench_monotonic_ns() - start_ns);
+		for (guint i = 0; i < 100000; i++) {
+			guint64 t0 = bench_ticks();
+			guint64 t1 = bench_ticks();
+			if (t1 > t0)
+				step = MIN(step, t1 - t0);
+			if (t1 - t0 < 1000) {
+				sum += t1 - t0;
+				n++;
+			}
+		}
+		costs[run] = n > 0 ? (gdouble)sum / n : 0;
+	}
+	bench_ticks_per_ns = bench_median(rates);
+	bench_ticks_cost = bench_median(costs);
+	bench_ticks_step = step != G_MAXUINT64 ? (gdouble)step : 1;
+}
+
+/* the @q-th quantile of a histogram of @n lookups, in ns. A counter that moves in steps
+ * puts every lookup on a step: the lookups on one are spread evenly over the step around
+ * it, which gives quantiles between the steps. */
+static gdouble
+bench_hist_quantile(const guint32 *hist, guint n, gdouble q)
+{
+	gdouble want = q * n;
+	guint64 seen = 0;
+	gdouble ticks = BENCH_HIST;
+
+	for (guint i = 0; i < BENCH_HIST; i++) {
+		if (hist[i] == 0 || seen + hist[i] <= want) {
+			seen += hist[i];
+			continue;
+		}
+		ticks = i - bench_ticks_step / 2 + bench_ticks_step * (want - seen) / hist[i];
+		break;
+	}
+	return MAX(ticks - bench_ticks_cost, 0) / bench_ticks_per_ns;
+}
+
+/* like bench_size_run(), but times every lookup on its own; fills the run's percentiles */
+static void
+bench_size_run_each(BenchSize *size, const guint32 *stream, gboolean memo, guint run)
+{
+	static BenchQueryCopy batch[BENCH_BATCH];
+	static guint32 hist[BENCH_HIST];
+
+	memset(hist, 0, sizeof(hist));
+	vigil_rule_set_set_memo_enabled(size->set, FALSE);
+	vigil_rule_set_set_memo_enabled(size->set, memo);
+	for (guint done = 0; done < BENCH_LOOKUPS; done += BENCH_BATCH) {
+		for (guint j = 0; j < BENCH_BATCH; j++)
+			bench_copy_query(&batch[j], &size->queries[stream[done + j]]);
+		for (guint j = 0; j < BENCH_BATCH; j++) {
+			guint64 start = bench_ticks();
+			guint64 ticks;
+			vigil_rule_set_lookup(size->set, &batch[j].query);
+			ticks = bench_ticks() - start;
+			hist[MIN(ticks, BENCH_HIST - 1)]++;
+		}
+	}
+	size->p50[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.50);
+	size->p90[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.90);
+	size->p99[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.99);
 }
 
 /* the memo starts empty in every run that uses it */
@@ -386,19 +522,8 @@ bench_size_run(BenchSize *size, const guint32 *stream, gboolean memo)
 
 	for (guint done = 0; done < BENCH_LOOKUPS; done += BENCH_BATCH) {
 		gint64 start;
-		for (guint j = 0; j < BENCH_BATCH; j++) {
-			const VigilRuleQuery *flow = &size->queries[stream[done + j]];
-			BenchQueryCopy *copy = &batch[j];
-			copy->query = *flow;
-			copy->query.exe =
-			    bench_copy_string(copy->exe, sizeof(copy->exe), flow->exe);
-			copy->query.app_id =
-			    bench_copy_string(copy->app_id, sizeof(copy->app_id), flow->app_id);
-			copy->query.unit =
-			    bench_copy_string(copy->unit, sizeof(copy->unit), flow->unit);
-			copy->query.host =
-			    bench_copy_string(copy->host, sizeof(copy->host), flow->host);
-		}
+		for (guint j = 0; j < BENCH_BATCH; j++)
+			bench_copy_query(&batch[j], &size->queries[stream[done + j]]);
 		start = bench_now_ns();
 		for (guint j = 0; j < BENCH_BATCH; j++)
 			hits += vigil_rule_set_lookup(size->set, &batch[j].query) != NULL;
@@ -445,6 +570,7 @@ main(int argc, char **argv)
 		use_memo[memo] = bench_opt_memo == NULL || g_str_equal(bench_opt_memo, memos[memo]);
 
 	bench_calibrate_clock();
+	bench_calibrate_ticks();
 	for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
 		gint64 start = bench_now_ns();
 		if (!use_size[i])
@@ -473,18 +599,22 @@ main(int argc, char **argv)
 			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
 				for (guint k = 0; k < BENCH_MEMO; k++) {
 					guint memo = (k + run) % BENCH_MEMO;
-					if (use_size[i] && use_memo[memo])
-						sizes[i].ns[memo][run] =
-						    bench_size_run(&sizes[i], stream, memo);
+					if (!use_size[i] || !use_memo[memo])
+						continue;
+					sizes[i].ns[memo][run] =
+					    bench_size_run(&sizes[i], stream, memo);
+					bench_size_run_each(&sizes[i], stream, memo, run);
 				}
 			}
 		}
 		for (guint memo = 0; memo < BENCH_MEMO; memo++) {
 			gdouble baseline = use_size[0] ? bench_median(sizes[0].ns[memo]) : 0;
+			gdouble baseline_p50 = use_size[0] ? bench_median(sizes[0].p50[memo]) : 0;
 			if (!use_memo[memo])
 				continue;
 			for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
 				gdouble median = bench_median(sizes[i].ns[memo]);
+				gdouble p50 = bench_median(sizes[i].p50[memo]);
 				g_autoptr(GString) runs = g_string_new(NULL);
 				if (!use_size[i])
 					continue;
@@ -503,6 +633,16 @@ main(int argc, char **argv)
 				       100.0 * sizes[i].hits / BENCH_LOOKUPS,
 				       memo ? 100.0 * sizes[i].memo_hits / BENCH_LOOKUPS : 0.0,
 				       runs->str);
+				printf(
+				    "mix=%-7s memo=%-3s rules=%-6u each:  p50=%7.1f ns ratio=%5.2f "
+				    "p90=%7.1f p99=%7.1f\n",
+				    mixes[m],
+				    memos[memo],
+				    sizes[i].n_rules,
+				    p50,
+				    baseline_p50 > 0 ? p50 / baseline_p50 : 0.0,
+				    bench_median(sizes[i].p90[memo]),
+				    bench_median(sizes[i].p99[memo]));
 			}
 		}
 	}
