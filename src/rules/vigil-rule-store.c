@@ -912,6 +912,7 @@ static gboolean
 vigil_reader_member(VigilReader *r, const gchar *name, guint line, gchar **fatal)
 {
 	g_autoptr(JsonNode) node = NULL;
+	g_autofree gchar *escaped = NULL;
 
 	g_clear_pointer(&r->flaw, g_free);
 	node = vigil_reader_value(r, 2);
@@ -937,9 +938,10 @@ vigil_reader_member(VigilReader *r, const gchar *name, guint line, gchar **fatal
 							line));
 		return TRUE;
 	}
+	escaped = g_strescape(name, NULL);
 	g_ptr_array_add(
 	    r->problems,
-	    g_strdup_printf("%s:%u: unknown key '%s' ignored", r->filename, line, name));
+	    g_strdup_printf("%s:%u: unknown key '%s' ignored", r->filename, line, escaped));
 	return TRUE;
 }
 
@@ -1300,6 +1302,30 @@ vigil_rule_store_parse(const gchar *data,
 	return g_steal_pointer(&unique);
 }
 
+/* json-glib 1.6 writes some control characters in strings as they are (U+001F, say),
+ * which is not JSON: a note or a path holding one would make the saved file refuse that
+ * rule on the next load. Every control character inside a string becomes a \u escape. */
+static void
+vigil_rule_store_escape_controls(GString *str)
+{
+	gboolean in_string = FALSE;
+
+	for (gsize i = 0; i < str->len; i++) {
+		guchar c = (guchar)str->str[i];
+		gchar escape[7];
+		if (in_string && c == '\\') {
+			i++;
+		} else if (c == '"') {
+			in_string = !in_string;
+		} else if (in_string && c < 0x20) {
+			g_snprintf(escape, sizeof(escape), "\\u%04x", c);
+			g_string_erase(str, (gssize)i, 1);
+			g_string_insert(str, (gssize)i, escape);
+			i += strlen(escape) - 1;
+		}
+	}
+}
+
 static gchar *
 vigil_rule_store_to_data(GPtrArray *rules, gsize *len)
 {
@@ -1325,6 +1351,7 @@ vigil_rule_store_to_data(GPtrArray *rules, gsize *len)
 	json_generator_set_indent(generator, 2);
 	json_generator_set_root(generator, root);
 	json_generator_to_gstring(generator, str);
+	vigil_rule_store_escape_controls(str);
 	g_string_append_c(str, '\n');
 	if (len != NULL)
 		*len = str->len;

@@ -1183,6 +1183,60 @@ test_rule_store_strings(Fixture *fixture, gconstpointer user_data)
 	}
 }
 
+/* every control character a note or a path may hold is written as an escape, so that the
+ * saved file loads again (json-glib writes some as they are); found by fuzz-rules */
+static void
+test_rule_store_control_chars(Fixture *fixture, gconstpointer user_data)
+{
+	g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_object_unref);
+	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) again = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *exported = NULL;
+	g_autoptr(GString) all = g_string_new(NULL);
+
+	for (guint c = 1; c < 0x20; c++)
+		g_string_append_c(all, (gchar)c);
+	g_string_append(all, "\"\\\x7f\xc2\x85");
+	for (guint i = 0; i < 2; i++) {
+		VigilRule *rule = vigil_rule_new();
+		g_autofree gchar *id = g_strdup_printf("r-%u", i);
+		g_autofree gchar *exe = g_strdup_printf("/tmp/%s", all->str);
+		vigil_rule_set_id(rule, id);
+		vigil_rule_set_action(rule, VIGIL_ACTION_DENY);
+		if (i == 0)
+			vigil_rule_set_note(rule, all->str);
+		else
+			vigil_rule_set_exe(rule, exe);
+		g_assert_true(vigil_rule_validate(rule, NULL));
+		g_ptr_array_add(rules, rule);
+	}
+	exported = vigil_rule_store_export(rules);
+	for (const gchar *p = exported; *p != '\0'; p++)
+		g_assert_true((guchar)*p >= 0x20 || *p == '\n');
+	again = vigil_rule_store_parse(exported, -1, "c.json", problems, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(problems->len, ==, 0);
+	g_assert_cmpuint(again->len, ==, 2);
+	for (guint i = 0; i < again->len; i++)
+		g_assert_true(
+		    vigil_rule_equal(g_ptr_array_index(again, i), g_ptr_array_index(rules, i)));
+
+	/* a document's unknown key is quoted in its message with escapes (its control
+	 * characters are already dropped as flaws), so a message stays valid UTF-8 */
+	g_clear_pointer(&again, g_ptr_array_unref);
+	again = vigil_rule_store_parse("{\"version\": 1, \"gen\x8b\x1b[31m\": 1, \"rules\": []}",
+				       -1,
+				       "c.json",
+				       problems,
+				       &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(problems, 0),
+			==,
+			"c.json:1: unknown key 'gen\\213[31m' ignored");
+}
+
 /* random damage to a good file: never a crash, every problem names the file, every rule
  * that loads is valid */
 static void
@@ -1282,6 +1336,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-store/dropins", test_rule_store_dropins);
 	fixtured_test("/vigil/rules/rule-store/export-import", test_rule_store_export_import);
 	fixtured_test("/vigil/rules/rule-store/strings", test_rule_store_strings);
+	fixtured_test("/vigil/rules/rule-store/control-chars", test_rule_store_control_chars);
 	fixtured_test("/vigil/rules/rule-store/fuzz", test_rule_store_fuzz);
 	fixtured_test("/vigil/rules/rule-store/large", test_rule_store_large);
 	fixtured_test("/vigil/rules/rule-store/sanitize", test_rule_store_sanitize);
