@@ -12,6 +12,7 @@
 
 #include "vigil-error.h"
 #include "vigil-portal-parse.h"
+#include "vigil-rule-store.h"
 
 #define ND_ROUTER_ADVERT_TYPE 134
 #define RA_HEADER_LEN	      16
@@ -64,10 +65,11 @@ text_is_clean(const gchar *str)
 static gboolean
 parse_status_line(const gchar *line, guint *status, GError **error)
 {
-	/* "HTTP/1.1 200 OK": the version, one space, three digits, then space or the end */
-	if (!g_str_has_prefix(line, "HTTP/1.") || !g_ascii_isdigit(line[7]) || line[8] != ' ' ||
-	    !g_ascii_isdigit(line[9]) || !g_ascii_isdigit(line[10]) || !g_ascii_isdigit(line[11]) ||
-	    (line[12] != ' ' && line[12] != '\0')) {
+	/* "HTTP/1.1 200 OK": the version, one space, three digits, then space or the end; an
+	 * answer that starts with its empty line has none (NULL) */
+	if (line == NULL || !g_str_has_prefix(line, "HTTP/1.") || !g_ascii_isdigit(line[7]) ||
+	    line[8] != ' ' || !g_ascii_isdigit(line[9]) || !g_ascii_isdigit(line[10]) ||
+	    !g_ascii_isdigit(line[11]) || (line[12] != ' ' && line[12] != '\0')) {
 		g_set_error_literal(error,
 				    VIGIL_ERROR,
 				    VIGIL_ERROR_INVALID_ARGUMENT,
@@ -239,8 +241,9 @@ vigil_http_response_parse(const guint8 *data,
 			}
 			result->location = g_strdup(value);
 		} else if (g_ascii_strcasecmp(lines[i], "Content-Type") == 0) {
+			/* kept only as clean text, like every value that may reach a log */
 			g_free(result->content_type);
-			result->content_type = g_strdup(value);
+			result->content_type = text_is_clean(value) ? g_strdup(value) : NULL;
 		} else if (g_ascii_strcasecmp(lines[i], "Content-Length") == 0) {
 			guint64 tmp = 0;
 			if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT32, &tmp, NULL) ||
@@ -456,6 +459,7 @@ vigil_portal_parse_captive_json(const gchar *data,
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error_local = NULL;
+	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
 	JsonObject *object;
 	JsonNode *node;
 	JsonNode *root;
@@ -466,6 +470,18 @@ vigil_portal_parse_captive_json(const gchar *data,
 				    VIGIL_ERROR,
 				    VIGIL_ERROR_INVALID_FILE,
 				    "the answer is not UTF-8 text");
+		return FALSE;
+	}
+	/* json-glib recurses once per level: 64 KiB of '[' would come close to the end of the
+	 * stack, so nesting (and the rest json-glib mishandles) is refused before it parses */
+	g_free(vigil_rule_store_sanitize_json(data, len, flaws));
+	if (flaws->len > 0) {
+		g_set_error(error,
+			    VIGIL_ERROR,
+			    VIGIL_ERROR_INVALID_FILE,
+			    "the answer is not usable JSON: line %u: %s",
+			    g_array_index(flaws, VigilJsonFlaw, 0).line,
+			    g_array_index(flaws, VigilJsonFlaw, 0).reason);
 		return FALSE;
 	}
 	if (!json_parser_load_from_data(parser, data, len, &error_local)) {

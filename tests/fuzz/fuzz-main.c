@@ -9,7 +9,8 @@
  * mutated inputs for FUZZ_SECONDS (default 3) seconds. FUZZ_SEED repeats a run. Every input
  * is an exact-size allocation, so that ASan or valgrind see any read past its end.
  *
- * With -DFUZZ_LIBFUZZER this file is empty and libFuzzer provides main().
+ * With -DFUZZ_LIBFUZZER libFuzzer provides main() and this file only makes criticals fatal,
+ * as the standalone driver does (warnings are what the code says of bad input).
  */
 
 #include "config.h"
@@ -145,6 +146,8 @@ main(int argc, char **argv)
 	gint64 deadline;
 	guint8 data[FUZZ_MAX_LEN];
 
+	/* a critical is a caller's bug, which the input found: as fatal as a crash */
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	for (gint i = 1; i < argc; i++)
 		fuzz_load_seeds(argv[i], seeds);
 	g_print("%s: %u seeds, FUZZ_SEED=%u, %.1f s\n", prgname, seeds->len, seed, seconds);
@@ -178,6 +181,19 @@ main(int argc, char **argv)
 		}
 	}
 	g_print("%s: %" G_GUINT64_FORMAT " executions\n", prgname, executions);
+	return 0;
+}
+
+#else
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* as in the standalone driver: a critical is as fatal as a crash */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	return 0;
 }
 

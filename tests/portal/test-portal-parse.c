@@ -118,6 +118,9 @@ test_http_hostile(void)
 	assert_http_error("HTTP/1.1 2000 OK\r\n\r\n", FALSE, "not HTTP");
 	assert_http_error("HTTP/1.1 999 Odd\r\n\r\n", FALSE, "impossible status");
 	assert_http_error("", TRUE, "without an answer");
+	/* an empty line first: no status line at all (found by fuzz-portal) */
+	assert_http_error("\r\n\r\n", FALSE, "not HTTP");
+	assert_http_error("\n\nbody", TRUE, "not HTTP");
 	assert_http_error("HTTP/1.1 200 OK\r\nServer: x", TRUE, "middle of the headers");
 	assert_http_error("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", FALSE, "malformed header");
 	assert_http_error("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", FALSE, "Content-Length");
@@ -152,6 +155,19 @@ test_http_hostile(void)
 	assert_http_error("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
 			  TRUE,
 			  "chunked body");
+
+	/* a Content-Type that is not clean text is dropped, the answer is still read */
+	{
+		g_autoptr(VigilHttpResponse) response = NULL;
+		g_assert_cmpint(parse_str("HTTP/1.1 204 No Content\r\n"
+					  "Content-Type: text/\xff\x1b[2J\r\n\r\n",
+					  FALSE,
+					  &response,
+					  NULL),
+				==,
+				VIGIL_HTTP_PARSE_DONE);
+		g_assert_null(response->content_type);
+	}
 
 	/* endless headers */
 	while (str->len < VIGIL_HTTP_HEADERS_MAX + 10)
@@ -305,6 +321,19 @@ test_captive_json(void)
 	assert_json_error("{\"captive\": true, \"can-extend-session\": \"no\"}",
 			  "can-extend-session");
 	assert_json_error(bad_utf8, "not UTF-8");
+
+	/* the whole 64 KiB a portal may send, nested: json-glib would recurse 65,536 deep,
+	 * within a few hundred KiB of the end of an 8 MiB stack; refused before it parses */
+	{
+		g_autofree gchar *deep = g_malloc(65536 + 1);
+		memset(deep, '[', 65536);
+		deep[65536] = '\0';
+		assert_json_error(deep, "nested too deeply");
+		memset(deep, '{', 1);
+		for (gsize i = 1; i + 11 < 65536; i += 11)
+			memcpy(deep + i, "\"captive\":{", 11);
+		assert_json_error(deep, "line 1: nested too deeply");
+	}
 }
 
 static void
