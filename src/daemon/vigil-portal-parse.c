@@ -350,9 +350,18 @@ vigil_portal_judge_http(const VigilHttpResponse *response,
 	g_autofree gchar *location = NULL;
 	gboolean body_ok = body_matches(response->body, expected_body);
 
-	if (response->location != NULL)
-		location =
-		    g_uri_resolve_relative(probe_url, response->location, G_URI_FLAGS_NONE, NULL);
+	if (response->location != NULL) {
+		g_autoptr(GUri) base = g_uri_parse(probe_url, G_URI_FLAGS_NONE, NULL);
+		g_autoptr(GUri) uri = NULL;
+
+		/* a URL without a host is no portal's; GLib also refuses to write one out whose
+		 * path starts with "//" ("x:/..//y"), with a critical, so it is not asked to */
+		if (base != NULL)
+			uri =
+			    g_uri_parse_relative(base, response->location, G_URI_FLAGS_NONE, NULL);
+		if (uri != NULL && g_uri_get_host(uri) != NULL && g_uri_get_host(uri)[0] != '\0')
+			location = g_uri_to_string(uri);
+	}
 	if (location != NULL && !vigil_portal_url_is_acceptable(location, FALSE))
 		g_clear_pointer(&location, g_free);
 

@@ -16,7 +16,26 @@
 #include "config.h"
 
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* a critical is a caller's bug that the input found: as fatal as a crash, and by abort(),
+ * which libFuzzer catches to keep the input (GLib's own fatal messages end in a trap) */
+static GLogWriterOutput
+fuzz_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+	GLogWriterOutput ret = g_log_writer_default(level, fields, n_fields, data);
+
+	if ((level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) != 0)
+		abort();
+	return ret;
+}
+
+static void
+fuzz_init_log(void)
+{
+	g_log_set_writer_func(fuzz_log_writer, NULL, NULL);
+}
 
 #ifndef FUZZ_LIBFUZZER
 
@@ -146,8 +165,7 @@ main(int argc, char **argv)
 	gint64 deadline;
 	guint8 data[FUZZ_MAX_LEN];
 
-	/* a critical is a caller's bug, which the input found: as fatal as a crash */
-	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	fuzz_init_log();
 	for (gint i = 1; i < argc; i++)
 		fuzz_load_seeds(argv[i], seeds);
 	g_print("%s: %u seeds, FUZZ_SEED=%u, %.1f s\n", prgname, seeds->len, seed, seconds);
@@ -189,11 +207,10 @@ main(int argc, char **argv)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv);
 
-/* as in the standalone driver: a critical is as fatal as a crash */
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	fuzz_init_log();
 	return 0;
 }
 

@@ -241,6 +241,12 @@ test_http_judge(void)
 	g_assert_cmpint(judge(302, NULL, "", &url), ==, VIGIL_PROBE_FAIL);
 	g_assert_cmpint(judge(302, "javascript:alert(1)", "", &url), ==, VIGIL_PROBE_FAIL);
 	g_assert_null(url);
+	/* no host, and a path that resolves to "//...": GLib would refuse to write it out with
+	 * a critical (found by fuzz-portal) */
+	g_assert_cmpint(judge(302, "httsp:/..//orte/x", "", &url), ==, VIGIL_PROBE_FAIL);
+	g_assert_cmpint(judge(302, "/..//orte/x", "", &url), ==, VIGIL_PROBE_PORTAL);
+	g_assert_cmpstr(url, ==, "http://probe.test//orte/x");
+	g_clear_pointer(&url, g_free);
 	g_assert_cmpint(judge(511, NULL, "sign in", &url), ==, VIGIL_PROBE_PORTAL);
 	g_assert_cmpstr(url, ==, "http://probe.test/check");
 	g_clear_pointer(&url, g_free);
