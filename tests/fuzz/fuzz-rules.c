@@ -4,16 +4,18 @@
  */
 
 /*
- * Fuzzes what reads rules from files somebody else wrote: vigil_rule_store_parse() (the
- * rules file and the drop-ins), vigil_rule_import_vigil() (our export) and
- * vigil_rule_import_opensnitch(). The first byte of an input picks the reader, the rest is
- * the document. Besides not crashing, every input must keep these promises:
+ * Fuzzes what reads rules somebody else wrote: vigil_rule_store_parse() (the rules file
+ * and the drop-ins), vigil_rule_import_vigil() (our export), vigil_rule_import_opensnitch()
+ * and vigil_rule_new_from_variant() (a rule over D-Bus, from any local user). The first
+ * byte of an input picks the reader, the rest is the document. Besides not crashing, every
+ * input must keep these promises:
  *
  *  - a document that cannot be used at all gives an error with a message and no rules;
  *  - every problem names the file and is valid UTF-8, so it can go to the journal and over
  *    D-Bus as it is;
  *  - what was read survives an export and a parse of that export losslessly: the same
- *    rules, no problem, and the same export again;
+ *    rules, no problem, and the same export again; a rule from D-Bus also survives the
+ *    way back to D-Bus;
  *  - every rule read can be put in a rule set, looked up against and taken out again,
  *    or is refused with an error.
  *
@@ -37,6 +39,7 @@ enum {
 	FUZZ_READER_STORE,
 	FUZZ_READER_VIGIL,
 	FUZZ_READER_OPENSNITCH,
+	FUZZ_READER_VARIANT,
 	FUZZ_READER_LAST,
 };
 
@@ -137,6 +140,31 @@ fuzz_check_rule_set(GPtrArray *rules)
 	g_assert_cmpuint(vigil_rule_set_get_size(set), ==, 0);
 }
 
+/* a rule as AddRule and UpdateRule get it over D-Bus, serialized as any caller may send it;
+ * what D-Bus gives back of it (GetRules) reads as the same rule */
+static GPtrArray *
+fuzz_read_variant(const gchar *doc, gsize len, GError **error)
+{
+	g_autoptr(GBytes) bytes = g_bytes_new(doc, len);
+	g_autoptr(GVariant) dict =
+	    g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+	g_autoptr(GVariant) back = NULL;
+	g_autoptr(VigilRule) rule = vigil_rule_new_from_variant(dict, error);
+	g_autoptr(VigilRule) again = NULL;
+	g_autoptr(GError) error_again = NULL;
+	GPtrArray *rules;
+
+	if (rule == NULL)
+		return NULL;
+	back = g_variant_ref_sink(vigil_rule_to_variant(rule));
+	again = vigil_rule_new_from_variant(back, &error_again);
+	g_assert_no_error(error_again);
+	g_assert_true(vigil_rule_equal(again, rule));
+	rules = g_ptr_array_new_with_free_func(g_object_unref);
+	g_ptr_array_add(rules, g_steal_pointer(&rule));
+	return rules;
+}
+
 int
 LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 {
@@ -160,6 +188,9 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	case FUZZ_READER_OPENSNITCH:
 		rules =
 		    vigil_rule_import_opensnitch(doc, (gssize)len, FUZZ_FILENAME, problems, &error);
+		break;
+	case FUZZ_READER_VARIANT:
+		rules = fuzz_read_variant(doc, len, &error);
 		break;
 	default:
 		g_assert_not_reached();
