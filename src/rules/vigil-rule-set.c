@@ -44,7 +44,9 @@
  *
  * A bucket of up to VIGIL_RULE_FLAT_MAX rules (the usual case: an app has a few rules) is
  * flat: its items sorted best first, then the destinations' names, and a lookup scans it
- * in order, so the first item that matches is the bucket's best. A larger bucket (often the
+ * in order, so the first item that matches is the bucket's best; a byte tag of each item's
+ * destination in front of the items lets the scan of a large one test only the items
+ * whose tag the query has (see "the tags of a flat bucket"). A larger bucket (often the
  * one for any app) is hashed: a rule sits in the list of its destination (an exact host, a
  * domain, a masked prefix, or any) and port (an exact port; each block of 1024 ports a range
  * overlaps; or any port), in one table of lists keyed by 64-bit hashes and checked against
@@ -233,10 +235,10 @@ typedef struct {
 /*
  * The rules of one who, in one allocation that moves when it changes: the table of buckets
  * (or VigilRuleSet.any) points to it, lists name it by its serial. A bucket of up to
- * VIGIL_RULE_FLAT_MAX rules is flat: the header and the who's name, the items of its rules
- * best first, their refs, then a pool of the destinations' names, read in one pass from the
- * first cache line on. A larger one is hashed: the header, a VigilRuleHashed, the words of
- * its filter, then its name; its rules are in lists.
+ * VIGIL_RULE_FLAT_MAX rules is flat: the header and the who's name, a tag per item, the
+ * items of its rules best first, their refs, then a pool of the destinations' names, read
+ * in one pass from the first cache line on. A larger one is hashed: the header, a
+ * VigilRuleHashed, the words of its filter, then its name; its rules are in lists.
  */
 #define VIGIL_RULE_FLAT_MAX 32
 #define VIGIL_RULE_FLAT_MIN 16 /* a hashed bucket this small is made flat again */
@@ -269,6 +271,16 @@ static inline VigilRuleItem *
 vigil_rule_bucket_items(const VigilRuleBucket *bucket)
 {
 	return (VigilRuleItem *)((gchar *)bucket + bucket->items);
+}
+
+/* the words of a flat bucket's tags, a byte per item, right before its items */
+#define VIGIL_RULE_TAGS_WORDS(n) (((n) + 7) / 8)
+
+static inline const guint64 *
+vigil_rule_bucket_tags(const VigilRuleBucket *bucket)
+{
+	return (const guint64 *)((gchar *)bucket + bucket->items) -
+	       VIGIL_RULE_TAGS_WORDS(bucket->n_entries);
 }
 
 static inline VigilRuleRef *
@@ -1332,6 +1344,45 @@ vigil_rule_item_init(VigilRuleItem *item, VigilRuleEntry *entry)
 
 /* flat buckets */
 
+/* a byte of @x, never 0 */
+static inline guint8
+vigil_rule_tag(guint64 x)
+{
+	guint8 tag = (guint8)((x * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15)) >> 56);
+
+	return tag != 0 ? tag : 1;
+}
+
+/* the key of an address's tag: its family and first bits, as in the filter of the apps'
+ * destinations */
+static inline guint64
+vigil_rule_tag_address_key(guint8 family, guint64 hi)
+{
+	guint bits = family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6;
+
+	return ((guint64)family << 32) | (hi >> (64 - bits));
+}
+
+/* the tag of an item's destination: a byte of the name's hash for a host or a domain, of
+ * the family and first bits for a long enough prefix, 0 (which every query has) for a
+ * shorter prefix or any destination */
+static guint8
+vigil_rule_item_tag(const VigilRuleItem *item)
+{
+	switch (item->dest_kind) {
+	case VIGIL_RULE_DEST_KIND_HOST:
+	case VIGIL_RULE_DEST_KIND_DOMAIN:
+		return vigil_rule_tag(item->dest);
+	case VIGIL_RULE_DEST_KIND_CIDR:
+		if (item->dest_len <
+		    (item->family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6))
+			return 0;
+		return vigil_rule_tag(vigil_rule_tag_address_key(item->family, item->dest));
+	default:
+		return 0;
+	}
+}
+
 /* what of an item a flat bucket keeps in its pool, or NULL */
 static const gchar *
 vigil_rule_entry_get_pool_data(const VigilRuleEntry *entry, gsize *len)
@@ -1385,7 +1436,9 @@ vigil_rule_bucket_new_flat(VigilRuleArena *arena,
 	guint insert_at = G_MAXUINT;
 	gsize pool_len = 0;
 	gsize name_len;
+	gsize tags_len;
 	gsize items_offset;
+	guint8 *tags;
 	gsize size;
 	VigilRuleBucket *bucket;
 	VigilRuleItem *items;
@@ -1419,8 +1472,10 @@ vigil_rule_bucket_new_flat(VigilRuleArena *arena,
 	g_assert(n > 0 && pool_len <= G_MAXUINT16);
 
 	name_len = name != NULL ? strlen(name) + 1 : 0;
-	items_offset = (sizeof(VigilRuleBucket) + name_len + sizeof(VigilRuleItem) - 1) &
-		       ~(sizeof(VigilRuleItem) - 1);
+	/* the tags start at a word after the name and end where the items start */
+	tags_len = VIGIL_RULE_TAGS_WORDS(n) * sizeof(guint64);
+	items_offset = ((sizeof(VigilRuleBucket) + name_len + 7) & ~(gsize)7) + tags_len;
+	items_offset = (items_offset + sizeof(VigilRuleItem) - 1) & ~(sizeof(VigilRuleItem) - 1);
 	size = items_offset + n * (sizeof(VigilRuleItem) + sizeof(VigilRuleRef)) + pool_len;
 	bucket = vigil_rule_arena_alloc(arena, size);
 	*bucket = *like;
@@ -1466,6 +1521,10 @@ vigil_rule_bucket_new_flat(VigilRuleArena *arena,
 		j++;
 	}
 	g_assert(j == n && used == pool_len);
+	tags = (guint8 *)vigil_rule_bucket_tags(bucket);
+	memset(tags, 0, tags_len);
+	for (guint i = 0; i < n; i++)
+		tags[i] = vigil_rule_item_tag(&items[i]);
 	return bucket;
 }
 
@@ -2467,8 +2526,13 @@ typedef struct {
 	/* the host: lower case, where each label suffix starts and its name hash */
 	const gchar *host;
 	guint n_suffixes;
+	/* the tags a destination of the query can have, each in every byte of a word, once a
+	 * large flat bucket needs them; none when the host has too many labels */
+	gboolean tags_done;
+	guint n_tags;
 	guint16 suffix_offsets[VIGIL_RULE_HOST_MAX / 2 + 2];
 	guint64 suffix_hashes[VIGIL_RULE_HOST_MAX / 2 + 2];
+	guint64 tags[VIGIL_RULE_DESTS_SUFFIXES_MAX + 2];
 	gchar host_buf[VIGIL_RULE_HOST_MAX + 2];
 	/* the address */
 	guint8 family;
@@ -2601,6 +2665,90 @@ vigil_rule_lookup_set_best(VigilRuleLookup *lookup,
 	lookup->best_ref = ref;
 }
 
+/*
+ * The tags of a flat bucket: a byte per item, eight to a word, in front of its items (see
+ * vigil_rule_item_tag()). A large block's items are many and each is different, so a scan
+ * that tests them one by one takes a branch or two per item that the processor cannot
+ * predict. The query's tags (0 for the items that name no host and no long prefix, one per
+ * label suffix of its host, one for its address) are compared with a word of the block's
+ * tags at a time, and only the items whose tag is one of them are tested, in order, as
+ * the plain scan would. A block of fewer than VIGIL_RULE_TAGS_MIN rules is scanned plainly:
+ * its few tests cost less than the query's tags, which are made once per lookup and only
+ * when a large block needs them. A host with more labels than the filter of the apps'
+ * destinations tests takes the plain scan.
+ */
+#define VIGIL_RULE_TAGS_MIN	 8
+#define VIGIL_RULE_TAGS_BYTES(b) ((b)*G_GUINT64_CONSTANT(0x0101010101010101))
+
+static void
+vigil_rule_lookup_set_tags(VigilRuleLookup *lookup)
+{
+	lookup->tags_done = TRUE;
+	lookup->n_tags = 0;
+	if (lookup->host != NULL && lookup->n_suffixes > VIGIL_RULE_DESTS_SUFFIXES_MAX)
+		return;
+	lookup->tags[lookup->n_tags++] = 0;
+	for (guint i = 0; lookup->host != NULL && i < lookup->n_suffixes; i++)
+		lookup->tags[lookup->n_tags++] =
+		    VIGIL_RULE_TAGS_BYTES(vigil_rule_tag(lookup->suffix_hashes[i]));
+	if (lookup->family != 0)
+		lookup->tags[lookup->n_tags++] = VIGIL_RULE_TAGS_BYTES(
+		    vigil_rule_tag(vigil_rule_tag_address_key(lookup->family, lookup->hi)));
+}
+
+/* the high bit of each byte of @word that is the byte repeated in @tag, and no other bit */
+static inline guint64
+vigil_rule_tags_equal(guint64 word, guint64 tag)
+{
+	guint64 low = VIGIL_RULE_TAGS_BYTES(0x7f);
+	guint64 x = word ^ tag;
+
+	return ~(((x & low) + low) | x | low);
+}
+
+/* tests the item of a flat bucket; %TRUE when the scan stops there, because the item is
+ * the bucket's best match or because neither it nor any after it can beat the best */
+static inline gboolean
+vigil_rule_lookup_flat_item(VigilRuleLookup *lookup,
+			    const VigilRuleItem *item,
+			    const VigilRuleRef *ref,
+			    const gchar *pool)
+{
+	if (!vigil_rule_lookup_may_beat(lookup, item, ref))
+		return TRUE;
+	if (vigil_rule_lookup_matches_fields(lookup, item) &&
+	    vigil_rule_lookup_matches_dest(lookup, item, pool) &&
+	    vigil_rule_lookup_matches_checks(lookup, item, ref)) {
+		vigil_rule_lookup_set_best(lookup, item, ref);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* a large flat bucket: only the items whose tag the query has, in order */
+static void
+vigil_rule_lookup_flat_tags(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
+{
+	const VigilRuleItem *items = vigil_rule_bucket_items(bucket);
+	const VigilRuleRef *refs = vigil_rule_bucket_refs(bucket);
+	const gchar *pool = vigil_rule_bucket_pool(bucket);
+	const guint64 *tags = vigil_rule_bucket_tags(bucket);
+
+	for (guint first = 0; first < bucket->n_entries; first += 8) {
+		guint64 found = 0;
+		for (guint k = 0; k < lookup->n_tags; k++)
+			found |= vigil_rule_tags_equal(tags[first / 8], lookup->tags[k]);
+		/* the bytes past the last item are padding */
+		if (bucket->n_entries - first < 8)
+			found &= (G_GUINT64_CONSTANT(1) << (8 * (bucket->n_entries - first))) - 1;
+		for (; found != 0; found &= found - 1) {
+			guint i = first + (guint)__builtin_ctzll(found) / 8;
+			if (vigil_rule_lookup_flat_item(lookup, &items[i], &refs[i], pool))
+				return;
+		}
+	}
+}
+
 /* a flat bucket: its rules best first, so the first that matches is its best */
 static void
 vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
@@ -2613,16 +2761,17 @@ vigil_rule_lookup_flat(VigilRuleLookup *lookup, const VigilRuleBucket *bucket)
 	 * in side by side rather than one after the other as the scan reaches them */
 	for (guint offset = 64 * VIGIL_RULE_CELL_LINES_MAX; offset < bucket->size; offset += 64)
 		__builtin_prefetch((const gchar *)bucket + offset);
-	for (guint i = 0; i < bucket->n_entries; i++) {
-		const VigilRuleItem *item = &items[i];
-		if (!vigil_rule_lookup_may_beat(lookup, item, &refs[i]))
-			return;
-		if (vigil_rule_lookup_matches_fields(lookup, item) &&
-		    vigil_rule_lookup_matches_dest(lookup, item, pool) &&
-		    vigil_rule_lookup_matches_checks(lookup, item, &refs[i])) {
-			vigil_rule_lookup_set_best(lookup, item, &refs[i]);
+	if (bucket->n_entries >= VIGIL_RULE_TAGS_MIN) {
+		if (!lookup->tags_done)
+			vigil_rule_lookup_set_tags(lookup);
+		if (lookup->n_tags > 0) {
+			vigil_rule_lookup_flat_tags(lookup, bucket);
 			return;
 		}
+	}
+	for (guint i = 0; i < bucket->n_entries; i++) {
+		if (vigil_rule_lookup_flat_item(lookup, &items[i], &refs[i], pool))
+			return;
 	}
 }
 

@@ -1714,6 +1714,140 @@ test_random_cross_check_many_apps(TestFixture *fixture, gconstpointer user_data)
 	g_assert_cmpuint(n_not_app, >, 20000 / 10);
 }
 
+/* the tags of a large flat bucket, which choose the items its scan tests: one app's block
+ * grows rule by rule to VIGIL_RULE_FLAT_MAX (so the tags cross from one word to the next
+ * and the block from the plain scan to the tagged one) and shrinks again in another order,
+ * and at every size each query is checked against the scan. The destinations are of every
+ * kind a tag treats apart: hosts and domains, hosts with more labels than the query's tags
+ * cover, IPv4 and IPv6 prefixes long enough to be tagged and too short to be, any
+ * destination; the queries add addresses of the other family, an IPv4-mapped IPv6
+ * address, no host and no address. */
+static const gchar *test_tags_hosts[] = {"example.org",
+					 "www.example.org",
+					 "*.example.org",
+					 "*.org",
+					 "a.b.c.d.e.f.g.h.i.example.org",
+					 "*.b.c.d.e.f.g.h.i.example.org",
+					 "*.i.example.org",
+					 "cdn.example.com",
+					 "*.example.com"};
+static const gchar *test_tags_cidrs[] = {"10.1.2.3/32",
+					 "10.1.2.0/24",
+					 "10.0.0.0/8",
+					 "8.0.0.0/5",
+					 "0.0.0.0/0",
+					 "198.18.0.0/15",
+					 "fd00::1/128",
+					 "fd00::/64",
+					 "fd00::/16",
+					 "fc00::/7",
+					 "2001:db8::/32",
+					 "::/0"};
+static const gchar *test_tags_query_hosts[] = {"example.org",
+					       "www.example.org",
+					       "x.www.example.org",
+					       "a.b.c.d.e.f.g.h.i.example.org",
+					       "z.a.b.c.d.e.f.g.h.i.example.org",
+					       "cdn.example.com",
+					       "other.net",
+					       NULL};
+static const gchar *test_tags_query_addrs[] = {"10.1.2.3",
+					       "10.1.9.9",
+					       "10.200.0.1",
+					       "9.1.1.1",
+					       "::ffff:10.1.2.3",
+					       "fd00::1",
+					       "fd00::2:1",
+					       "fd01::1",
+					       "fc80::1",
+					       "2001:db8::5",
+					       NULL};
+
+static VigilRule *
+test_tags_rule(guint n)
+{
+	g_autoptr(VigilRule) rule = vigil_rule_new();
+	g_autoptr(GError) error = NULL;
+	g_autofree gchar *id = g_strdup_printf("t%02u", n);
+	guint n_hosts = G_N_ELEMENTS(test_tags_hosts);
+	guint n_cidrs = G_N_ELEMENTS(test_tags_cidrs);
+
+	vigil_rule_set_id(rule, id);
+	vigil_rule_set_exe(rule, "/usr/bin/tagged");
+	vigil_rule_set_action(rule, n % 2 == 0 ? VIGIL_ACTION_ALLOW : VIGIL_ACTION_DENY);
+	vigil_rule_set_created(rule, n);
+	if (n % 16 < n_hosts)
+		g_assert_true(vigil_rule_set_host(rule, test_tags_hosts[n % 16], NULL));
+	else if (n % 16 < n_hosts + 3)
+		vigil_rule_set_cidr(rule, test_tags_cidrs[(n + n / 16 * 3) % n_cidrs], &error);
+	g_assert_no_error(error);
+	if (n % 3 == 0)
+		vigil_rule_set_port_range(rule, 443, 443);
+	else if (n % 3 == 2)
+		vigil_rule_set_port_range(rule, 80, 80);
+	if (n % 5 == 1)
+		vigil_rule_set_protocol(rule, VIGIL_PROTOCOL_UDP);
+	vigil_rule_validate(rule, &error);
+	g_assert_no_error(error);
+	return g_steal_pointer(&rule);
+}
+
+static void
+test_tags_check(TestFixture *fixture)
+{
+	static const guint16 ports[] = {443, 80, 22};
+	g_autoptr(GPtrArray) rules = vigil_rule_set_get_rules(fixture->set);
+
+	for (guint h = 0; h < G_N_ELEMENTS(test_tags_query_hosts); h++) {
+		for (guint a = 0; a < G_N_ELEMENTS(test_tags_query_addrs); a++) {
+			for (guint p = 0; p < G_N_ELEMENTS(ports); p++) {
+				VigilRule *indexed;
+				VigilRule *brute;
+				test_query_reset(fixture);
+				fixture->query.exe = "/usr/bin/tagged";
+				fixture->query.host = test_tags_query_hosts[h];
+				test_query_set_addr(&fixture->query, test_tags_query_addrs[a]);
+				fixture->query.port = ports[p];
+				indexed = vigil_rule_set_lookup(fixture->set, &fixture->query);
+				/* the scan does not know that a mapped address is its IPv4 one */
+				if (g_str_has_prefix(test_tags_query_addrs[a] != NULL
+							 ? test_tags_query_addrs[a]
+							 : "",
+						     "::ffff:"))
+					test_query_set_addr(&fixture->query,
+							    test_tags_query_addrs[a] + 7);
+				brute = brute_lookup(rules, &fixture->query, "boot-a");
+				g_assert_cmpstr(indexed != NULL ? vigil_rule_get_id(indexed) : NULL,
+						==,
+						brute != NULL ? vigil_rule_get_id(brute) : NULL);
+			}
+		}
+	}
+}
+
+static void
+test_flat_tags(TestFixture *fixture, gconstpointer user_data)
+{
+	/* VIGIL_RULE_FLAT_MAX in vigil-rule-set.c */
+	guint n_rules = 32;
+
+	vigil_rule_set_set_memo_enabled(fixture->set, FALSE);
+	for (guint n = 0; n < n_rules; n++) {
+		g_autoptr(VigilRule) rule = test_tags_rule(n);
+		g_autoptr(GError) error = NULL;
+		g_assert_true(vigil_rule_set_add(fixture->set, rule, &error));
+		g_assert_no_error(error);
+		test_tags_check(fixture);
+	}
+	for (guint k = 0; k < n_rules; k++) {
+		g_autofree gchar *id = g_strdup_printf("t%02u", (k * 7 + 3) % n_rules);
+		g_autoptr(GError) error = NULL;
+		g_assert_true(vigil_rule_set_remove(fixture->set, id, &error));
+		g_assert_no_error(error);
+		test_tags_check(fixture);
+	}
+}
+
 /* checks @n_queries random queries against the scan, with the memo off */
 static void
 test_cross_check_queries(TestFixture *fixture, guint n_queries)
@@ -2525,6 +2659,7 @@ main(int argc, char **argv)
 	fixtured_test("/vigil/rules/rule-set/random-bucket-forms", test_random_bucket_forms);
 	fixtured_test("/vigil/rules/rule-set/random-cross-check-many-apps",
 		      test_random_cross_check_many_apps);
+	fixtured_test("/vigil/rules/rule-set/flat-tags", test_flat_tags);
 	fixtured_test("/vigil/rules/rule-set/memo-once", test_memo_once);
 	fixtured_test("/vigil/rules/rule-set/memo-until", test_memo_until);
 	fixtured_test("/vigil/rules/rule-set/memo-sha256", test_memo_sha256);
