@@ -15,9 +15,9 @@
  *
  *   CC=clang meson setup _build/fuzz -Db_sanitize=address,undefined -Db_lundef=false \
  *     -Dc_args=-fsanitize=fuzzer-no-link
- *   meson compile -C _build/fuzz tests/daemon/fuzz-packet-libfuzzer
+ *   meson compile -C _build/fuzz tests/fuzz/fuzz-packet-libfuzzer
  *   cp -r tests/fuzz/corpus/packet /tmp/corpus-packet
- *   _build/fuzz/tests/daemon/fuzz-packet-libfuzzer -max_total_time=600 /tmp/corpus-packet
+ *   _build/fuzz/tests/fuzz/fuzz-packet-libfuzzer -max_total_time=600 /tmp/corpus-packet
  *
  * Copy new interesting inputs back into tests/fuzz/corpus/packet/ when they find bugs.
  */
