@@ -1308,22 +1308,29 @@ vigil_rule_store_parse(const gchar *data,
 static void
 vigil_rule_store_escape_controls(GString *str)
 {
+	g_autoptr(GString) out = NULL;
 	gboolean in_string = FALSE;
+	gsize copied = 0;
 
+	/* one pass, and a copy only when there is something to escape */
 	for (gsize i = 0; i < str->len; i++) {
 		guchar c = (guchar)str->str[i];
-		gchar escape[7];
 		if (in_string && c == '\\') {
 			i++;
 		} else if (c == '"') {
 			in_string = !in_string;
 		} else if (in_string && c < 0x20) {
-			g_snprintf(escape, sizeof(escape), "\\u%04x", c);
-			g_string_erase(str, (gssize)i, 1);
-			g_string_insert(str, (gssize)i, escape);
-			i += strlen(escape) - 1;
+			if (out == NULL)
+				out = g_string_sized_new(str->len + 64);
+			g_string_append_len(out, str->str + copied, (gssize)(i - copied));
+			g_string_append_printf(out, "\\u%04x", c);
+			copied = i + 1;
 		}
 	}
+	if (out == NULL)
+		return;
+	g_string_append_len(out, str->str + copied, (gssize)(str->len - copied));
+	g_string_assign(str, out->str);
 }
 
 static gchar *
