@@ -58,15 +58,21 @@ bench_get_exe_sha256_cb(gpointer user_data)
 	return BENCH_SHA256;
 }
 
-/* the CPU time of this thread: on a shared machine, time the scheduler gives to other
- * processes is not counted */
+/* @clock in ns; CLOCK_THREAD_CPUTIME_ID for the batches, so that on a shared machine time
+ * the scheduler gives to other processes is not counted */
 static gint64
-bench_now_ns(void)
+bench_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	clock_gettime(clock, &ts);
 	return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
+}
+
+static gint64
+bench_now_ns(void)
+{
+	return bench_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static const gchar *
@@ -403,25 +409,13 @@ bench_ticks(void)
 	_mm_lfence();
 	return __rdtsc();
 #else
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (guint64)ts.tv_sec * G_GUINT64_CONSTANT(1000000000) + (guint64)ts.tv_nsec;
+	return (guint64)bench_clock_ns(CLOCK_MONOTONIC);
 #endif
 }
 
 static gdouble bench_ticks_per_ns = 1.0;
 static gdouble bench_ticks_cost = 0; /* of an empty measurement, on average */
 static gdouble bench_ticks_step = 1; /* the smallest step the counter makes */
-
-static gint64
-bench_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gint64)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
-}
 
 /* the counter's rate, the cost of reading it twice and its step: some virtual machines
  * give a counter that moves in steps of several ticks (21 on the machines of
@@ -434,14 +428,14 @@ bench_calibrate_ticks(void)
 	guint64 step = G_MAXUINT64;
 
 	for (guint run = 0; run < BENCH_RUNS; run++) {
-		gint64 start_ns = bench_monotonic_ns();
+		gint64 start_ns = bench_clock_ns(CLOCK_MONOTONIC);
 		guint64 start = bench_ticks();
 		guint64 sum = 0;
 		guint n = 0;
-		while (bench_monotonic_ns() - start_ns < 20000000)
+		while (bench_clock_ns(CLOCK_MONOTONIC) - start_ns < 20000000)
 			;
-		rates[run] =
-		    (gdouble)(bench_ticks() - start) / (gdouble)(bench_monotonic_ns() - start_ns);
+		rates[run] = (gdouble)(bench_ticks() - start) /
+			     (gdouble)(bench_clock_ns(CLOCK_MONOTONIC) - start_ns);
 		for (guint i = 0; i < 100000; i++) {
 			guint64 t0 = bench_ticks();
 			guint64 t1 = bench_ticks();
@@ -480,35 +474,13 @@ bench_hist_quantile(const guint32 *hist, guint n, gdouble q)
 	return MAX(ticks - bench_ticks_cost, 0) / bench_ticks_per_ns;
 }
 
-/* like bench_size_run(), but times every lookup on its own; fills the run's percentiles */
-static void
-bench_size_run_each(BenchSize *size, const guint32 *stream, gboolean memo, guint run)
-{
-	static BenchQueryCopy batch[BENCH_BATCH];
-	static guint32 hist[BENCH_HIST];
-
-	memset(hist, 0, sizeof(hist));
-	vigil_rule_set_set_memo_enabled(size->set, FALSE);
-	vigil_rule_set_set_memo_enabled(size->set, memo);
-	for (guint done = 0; done < BENCH_LOOKUPS; done += BENCH_BATCH) {
-		for (guint j = 0; j < BENCH_BATCH; j++)
-			bench_copy_query(&batch[j], &size->queries[stream[done + j]]);
-		for (guint j = 0; j < BENCH_BATCH; j++) {
-			guint64 start = bench_ticks();
-			guint64 ticks;
-			vigil_rule_set_lookup(size->set, &batch[j].query);
-			ticks = bench_ticks() - start;
-			hist[MIN(ticks, BENCH_HIST - 1)]++;
-		}
-	}
-	size->p50[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.50);
-	size->p90[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.90);
-	size->p99[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.99);
-}
-
-/* the memo starts empty in every run that uses it */
+/*
+ * One run of the stream against the set, the memo starting empty when it is used: timed in
+ * batches for the mean (returned), or, with @hist, every lookup on its own into @hist (in
+ * ticks) instead.
+ */
 static gdouble
-bench_size_run(BenchSize *size, const guint32 *stream, gboolean memo)
+bench_size_run(BenchSize *size, const guint32 *stream, gboolean memo, guint32 *hist)
 {
 	static BenchQueryCopy batch[BENCH_BATCH];
 	gint64 total = 0;
@@ -524,16 +496,41 @@ bench_size_run(BenchSize *size, const guint32 *stream, gboolean memo)
 		gint64 start;
 		for (guint j = 0; j < BENCH_BATCH; j++)
 			bench_copy_query(&batch[j], &size->queries[stream[done + j]]);
+		if (hist != NULL) {
+			for (guint j = 0; j < BENCH_BATCH; j++) {
+				guint64 ticks = bench_ticks();
+				vigil_rule_set_lookup(size->set, &batch[j].query);
+				ticks = bench_ticks() - ticks;
+				hist[MIN(ticks, BENCH_HIST - 1)]++;
+			}
+			continue;
+		}
 		start = bench_now_ns();
 		for (guint j = 0; j < BENCH_BATCH; j++)
 			hits += vigil_rule_set_lookup(size->set, &batch[j].query) != NULL;
 		total += bench_now_ns() - start - bench_clock_cost;
 	}
+	if (hist != NULL)
+		return 0;
 	size->hits = hits;
 	vigil_rule_set_get_memo_stats(size->set, &memo_hits_after, NULL);
 	if (memo)
 		size->memo_hits = memo_hits_after - memo_hits_before;
 	return (gdouble)total / BENCH_LOOKUPS;
+}
+
+/* a run timed in batches for the mean, then one timing every lookup for the percentiles */
+static void
+bench_size_run_both(BenchSize *size, const guint32 *stream, gboolean memo, guint run)
+{
+	static guint32 hist[BENCH_HIST];
+
+	size->ns[memo][run] = bench_size_run(size, stream, memo, NULL);
+	memset(hist, 0, sizeof(hist));
+	bench_size_run(size, stream, memo, hist);
+	size->p50[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.50);
+	size->p90[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.90);
+	size->p99[memo][run] = bench_hist_quantile(hist, BENCH_LOOKUPS, 0.99);
 }
 
 static gint bench_opt_rules = 0;
@@ -592,7 +589,7 @@ main(int argc, char **argv)
 		for (guint i = 0; i < G_N_ELEMENTS(n_rules); i++) {
 			for (guint memo = 0; memo < BENCH_MEMO; memo++) {
 				if (use_size[i] && use_memo[memo])
-					bench_size_run(&sizes[i], stream, memo);
+					bench_size_run(&sizes[i], stream, memo, NULL);
 			}
 		}
 		for (guint run = 0; run < BENCH_RUNS; run++) {
@@ -601,9 +598,7 @@ main(int argc, char **argv)
 					guint memo = (k + run) % BENCH_MEMO;
 					if (!use_size[i] || !use_memo[memo])
 						continue;
-					sizes[i].ns[memo][run] =
-					    bench_size_run(&sizes[i], stream, memo);
-					bench_size_run_each(&sizes[i], stream, memo, run);
+					bench_size_run_both(&sizes[i], stream, memo, run);
 				}
 			}
 		}
