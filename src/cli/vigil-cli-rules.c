@@ -438,14 +438,14 @@ static const gchar *
 vigil_cli_rules_guess_format(const gchar *contents)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+	VigilJsonFlaw flaw;
 	JsonNode *root;
 	JsonObject *obj = NULL;
 
 	/* json-glib would recurse into a deeply nested file until the stack ends; the daemon
 	 * reports such a file by line */
-	g_free(vigil_rule_store_sanitize_json(contents, strlen(contents), flaws));
-	if (flaws->len > 0 || !json_parser_load_from_data(parser, contents, -1, NULL))
+	if (!vigil_rule_store_check_json(contents, strlen(contents), &flaw) ||
+	    !json_parser_load_from_data(parser, contents, -1, NULL))
 		return "vigil";
 	root = json_parser_get_root(parser);
 	if (root == NULL)

@@ -468,7 +468,7 @@ vigil_portal_parse_captive_json(const gchar *data,
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error_local = NULL;
-	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+	VigilJsonFlaw flaw;
 	JsonObject *object;
 	JsonNode *node;
 	JsonNode *root;
@@ -483,14 +483,13 @@ vigil_portal_parse_captive_json(const gchar *data,
 	}
 	/* json-glib recurses once per level: 64 KiB of '[' would come close to the end of the
 	 * stack, so nesting (and the rest json-glib mishandles) is refused before it parses */
-	g_free(vigil_rule_store_sanitize_json(data, len, flaws));
-	if (flaws->len > 0) {
+	if (!vigil_rule_store_check_json(data, len, &flaw)) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_FILE,
 			    "the answer is not usable JSON: line %u: %s",
-			    g_array_index(flaws, VigilJsonFlaw, 0).line,
-			    g_array_index(flaws, VigilJsonFlaw, 0).reason);
+			    flaw.line,
+			    flaw.reason);
 		return FALSE;
 	}
 	if (!json_parser_load_from_data(parser, data, len, &error_local)) {

@@ -492,11 +492,11 @@ vigil_import_apply_list(VigilImportConditions *conditions,
 	    json_array_get_length(json_node_get_array(list)) > 0) {
 		array = json_node_get_array(list);
 	} else if (data != NULL && data[0] != '\0') {
-		g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
-		g_autofree gchar *fixed = vigil_rule_store_sanitize_json(data, strlen(data), flaws);
+		VigilJsonFlaw flaw;
 		JsonNode *root;
 		parser = json_parser_new();
-		if (flaws->len > 0 || !json_parser_load_from_data(parser, data, -1, NULL) ||
+		if (!vigil_rule_store_check_json(data, strlen(data), &flaw) ||
+		    !json_parser_load_from_data(parser, data, -1, NULL) ||
 		    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_ARRAY(root)) {
 			*reason = g_strdup("its list operator has neither \"list\" nor a JSON list "
 					   "in \"data\"");
@@ -937,10 +937,9 @@ vigil_rule_import_opensnitch(const gchar *data,
 {
 	g_autoptr(GPtrArray) problems_local = NULL;
 	g_autoptr(GPtrArray) rules = g_ptr_array_new_with_free_func(g_object_unref);
-	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error_local = NULL;
-	g_autofree gchar *fixed = NULL;
+	VigilJsonFlaw flaw;
 	JsonNode *root;
 
 	g_return_val_if_fail(data != NULL || len == 0, NULL);
@@ -953,15 +952,14 @@ vigil_rule_import_opensnitch(const gchar *data,
 		len = (gssize)strlen(data);
 
 	/* an invalid byte would otherwise end up in a path or a host name */
-	fixed = vigil_rule_store_sanitize_json(data, (gsize)len, flaws);
-	if (flaws->len > 0) {
+	if (!vigil_rule_store_check_json(data, (gsize)len, &flaw)) {
 		g_set_error(error,
 			    VIGIL_ERROR,
 			    VIGIL_ERROR_INVALID_FILE,
 			    "%s:%u: %s",
 			    filename,
-			    g_array_index(flaws, VigilJsonFlaw, 0).line,
-			    g_array_index(flaws, VigilJsonFlaw, 0).reason);
+			    flaw.line,
+			    flaw.reason);
 		return NULL;
 	}
 	if (!json_parser_load_from_data(parser, data, len, &error_local)) {

@@ -105,6 +105,33 @@ vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws)
 	return vigil_json_scan(data, len, flaws, NULL);
 }
 
+/**
+ * vigil_rule_store_check_json:
+ * @data: JSON text
+ * @len: its length in bytes
+ * @flaw: (out caller-allocates): the first flaw, when there is one
+ *
+ * Whether untrusted JSON can go to json-glib as it is: the check of
+ * vigil_rule_store_sanitize_json() for a caller that refuses a flawed text as a whole
+ * rather than reading around its flaws.
+ *
+ * Returns: %TRUE when @data has none of the flaws json-glib mishandles
+ */
+gboolean
+vigil_rule_store_check_json(const gchar *data, gsize len, VigilJsonFlaw *flaw)
+{
+	g_autoptr(GArray) flaws = g_array_new(FALSE, FALSE, sizeof(VigilJsonFlaw));
+
+	g_return_val_if_fail(data != NULL || len == 0, FALSE);
+	g_return_val_if_fail(flaw != NULL, FALSE);
+
+	g_free(vigil_json_scan(data, len, flaws, NULL));
+	if (flaws->len == 0)
+		return TRUE;
+	*flaw = g_array_index(flaws, VigilJsonFlaw, 0);
+	return FALSE;
+}
+
 /* see vigil_rule_store_sanitize_json(); also finds where @split asks for */
 static gchar *
 vigil_json_scan(const gchar *data, gsize len, GArray *flaws, VigilJsonSplit *split)

@@ -26,8 +26,9 @@ typedef enum {
  * @reason: a static string saying what is wrong
  *
  * Something in a JSON text that json-glib 1.6 would silently get wrong or crash on; see
- * vigil_rule_store_sanitize_json(). The store reads its own documents without json-glib,
- * the OpenSnitch importer goes through it.
+ * vigil_rule_store_sanitize_json(). The store reads its own documents without json-glib;
+ * the OpenSnitch importer, the portal checker and vigilctl check what they give to it with
+ * vigil_rule_store_check_json().
  */
 typedef struct {
 	guint line;
@@ -109,5 +110,7 @@ vigil_rule_store_parse(const gchar *data,
 
 gchar *
 vigil_rule_store_sanitize_json(const gchar *data, gsize len, GArray *flaws);
+gboolean
+vigil_rule_store_check_json(const gchar *data, gsize len, VigilJsonFlaw *flaw);
 
 G_END_DECLS
