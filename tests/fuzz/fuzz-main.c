@@ -9,15 +9,17 @@
  * mutated inputs for FUZZ_SECONDS (default 3) seconds. FUZZ_SEED repeats a run. Every input
  * is an exact-size allocation, so that ASan or valgrind see any read past its end.
  *
- * With -DFUZZ_LIBFUZZER libFuzzer provides main() and this file only makes criticals fatal,
- * as the standalone driver does (warnings are what the code says of bad input).
+ * With -DFUZZ_LIBFUZZER libFuzzer provides main() and this file only makes criticals fatal
+ * as the standalone driver does (warnings are what the code says of bad input), and gives
+ * the harnesses the checks of fuzz.h.
  */
 
 #include "config.h"
 
-#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz.h"
 
 /* a critical is a caller's bug that the input found: as fatal as a crash, and by abort(),
  * which libFuzzer catches to keep the input (GLib's own fatal messages end in a trap) */
@@ -37,12 +39,17 @@ fuzz_init_log(void)
 	g_log_set_writer_func(fuzz_log_writer, NULL, NULL);
 }
 
+void
+fuzz_assert_error(const GError *error)
+{
+	g_assert_nonnull(error);
+	g_assert_true(error->message[0] != '\0');
+	g_assert_true(g_utf8_validate(error->message, -1, NULL));
+}
+
 #ifndef FUZZ_LIBFUZZER
 
 #define FUZZ_MAX_LEN 1024
-
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size);
 
 static guint64 executions = 0;
 

@@ -12,11 +12,9 @@
 
 #include "config.h"
 
+#include "fuzz.h"
 #include "vigil-nfqueue.h"
 #include "vigil-packet.h"
-
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size);
 
 static const guint8 *fuzz_data = NULL;
 static gsize fuzz_size = 0;

@@ -26,11 +26,9 @@
 
 #include <string.h>
 
+#include "fuzz.h"
 #include "vigil-error.h"
 #include "vigil-packet.h"
-
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size);
 
 int
 LLVMFuzzerTestOneInput(const guint8 *data, gsize size)

@@ -23,6 +23,7 @@
 
 #include <string.h>
 
+#include "fuzz.h"
 #include "vigil-error.h"
 #include "vigil-portal-parse.h"
 
@@ -35,17 +36,6 @@ enum {
 	FUZZ_PARSER_FILES,
 	FUZZ_PARSER_LAST,
 };
-
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size);
-
-static void
-fuzz_check_error(const GError *error)
-{
-	g_assert_nonnull(error);
-	g_assert_true(error->message[0] != '\0');
-	g_assert_true(g_utf8_validate(error->message, -1, NULL));
-}
 
 static void
 fuzz_check_url(const gchar *url, gboolean https_only)
@@ -63,7 +53,7 @@ fuzz_http_parse(const guint8 *data, gsize len, gboolean eof, VigilHttpResponse *
 	VigilHttpParse ret = vigil_http_response_parse(data, len, eof, response, &error);
 
 	if (ret == VIGIL_HTTP_PARSE_ERROR) {
-		fuzz_check_error(error);
+		fuzz_assert_error(error);
 		g_assert_null(*response);
 	} else if (ret == VIGIL_HTTP_PARSE_DONE) {
 		g_assert_nonnull(*response);
@@ -134,7 +124,7 @@ fuzz_captive_json(const guint8 *data, gsize len)
 	g_autoptr(GError) error = NULL;
 
 	if (!vigil_portal_parse_captive_json((const gchar *)data, len, &info, &error)) {
-		fuzz_check_error(error);
+		fuzz_assert_error(error);
 		g_assert_null(info.user_portal_url);
 		g_assert_null(info.venue_info_url);
 		return;
@@ -153,7 +143,7 @@ fuzz_ra(const guint8 *data, gsize len)
 	g_autofree gchar *url = NULL;
 
 	if (!vigil_portal_parse_ra(data, len, &url, &error)) {
-		fuzz_check_error(error);
+		fuzz_assert_error(error);
 		g_assert_null(url);
 		return;
 	}

@@ -6,9 +6,8 @@
 /*
  * Fuzzes what reads rules somebody else wrote: vigil_rule_store_parse() (the rules file
  * and the drop-ins), vigil_rule_import_vigil() (our export), vigil_rule_import_opensnitch()
- * and vigil_rule_new_from_variant() (a rule over D-Bus, from any local user). The first
- * byte of an input picks the reader, the rest is the document. Besides not crashing, every
- * input must keep these promises:
+ * and vigil_rule_new_from_variant() (a rule over D-Bus, from any local user). Every input
+ * goes to every reader. Besides not crashing, every input must keep these promises:
  *
  *  - a document that cannot be used at all gives an error with a message and no rules;
  *  - every problem names the file and is valid UTF-8, so it can go to the journal and over
@@ -22,29 +21,20 @@
  * With gcc this is linked with the standalone driver in fuzz-main.c and runs as the meson
  * test `fuzz-rules` (suites unit and fuzz) for a few seconds. With clang, meson also builds
  * `fuzz-rules-libfuzzer`; see tests/fuzz/fuzz-packet.c for how to instrument the library and
- * run it, with tests/fuzz/corpus/rules as the seeds.
+ * run it, with tests/fuzz/corpus/rules as the seeds (its opensnitch/ is the importer's test
+ * data).
  */
 
 #include "config.h"
 
 #include <string.h>
 
+#include "fuzz.h"
 #include "vigil-rule-import.h"
 #include "vigil-rule-set.h"
 #include "vigil-rule-store.h"
 
 #define FUZZ_FILENAME "fuzz.json"
-
-enum {
-	FUZZ_READER_STORE,
-	FUZZ_READER_VIGIL,
-	FUZZ_READER_OPENSNITCH,
-	FUZZ_READER_VARIANT,
-	FUZZ_READER_LAST,
-};
-
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size);
 
 static void
 fuzz_check_problems(GPtrArray *problems)
@@ -100,8 +90,7 @@ fuzz_check_rule_set(GPtrArray *rules)
 		VigilRule *rule = g_ptr_array_index(rules, i);
 		g_autoptr(GError) error = NULL;
 		if (!vigil_rule_set_add(set, rule, &error)) {
-			g_assert_nonnull(error);
-			g_assert_true(g_utf8_validate(error->message, -1, NULL));
+			fuzz_assert_error(error);
 			continue;
 		}
 		g_ptr_array_add(added, rule);
@@ -143,9 +132,13 @@ fuzz_check_rule_set(GPtrArray *rules)
 /* a rule as AddRule and UpdateRule get it over D-Bus, serialized as any caller may send it;
  * what D-Bus gives back of it (GetRules) reads as the same rule */
 static GPtrArray *
-fuzz_read_variant(const gchar *doc, gsize len, GError **error)
+fuzz_read_variant(const gchar *doc,
+		  gssize len,
+		  const gchar *filename,
+		  GPtrArray *problems,
+		  GError **error)
 {
-	g_autoptr(GBytes) bytes = g_bytes_new(doc, len);
+	g_autoptr(GBytes) bytes = g_bytes_new(doc, (gsize)len);
 	g_autoptr(GVariant) dict =
 	    g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE_VARDICT, bytes, FALSE));
 	g_autoptr(GVariant) back = NULL;
@@ -165,42 +158,24 @@ fuzz_read_variant(const gchar *doc, gsize len, GError **error)
 	return rules;
 }
 
-int
-LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
+typedef GPtrArray *(*FuzzReader)(const gchar *data,
+				 gssize len,
+				 const gchar *filename,
+				 GPtrArray *problems,
+				 GError **error);
+
+static void
+fuzz_read(FuzzReader reader, const gchar *doc, gsize len)
 {
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) rules = NULL;
 	g_autoptr(GError) error = NULL;
-	const gchar *doc;
-	gsize len;
 
-	if (size == 0)
-		return 0;
-	doc = (const gchar *)data + 1;
-	len = size - 1;
-	switch (data[0] % FUZZ_READER_LAST) {
-	case FUZZ_READER_STORE:
-		rules = vigil_rule_store_parse(doc, (gssize)len, FUZZ_FILENAME, problems, &error);
-		break;
-	case FUZZ_READER_VIGIL:
-		rules = vigil_rule_import_vigil(doc, (gssize)len, FUZZ_FILENAME, problems, &error);
-		break;
-	case FUZZ_READER_OPENSNITCH:
-		rules =
-		    vigil_rule_import_opensnitch(doc, (gssize)len, FUZZ_FILENAME, problems, &error);
-		break;
-	case FUZZ_READER_VARIANT:
-		rules = fuzz_read_variant(doc, len, &error);
-		break;
-	default:
-		g_assert_not_reached();
-	}
+	rules = reader(doc, (gssize)len, FUZZ_FILENAME, problems, &error);
 	fuzz_check_problems(problems);
 	if (rules == NULL) {
-		g_assert_nonnull(error);
-		g_assert_true(error->message[0] != '\0');
-		g_assert_true(g_utf8_validate(error->message, -1, NULL));
-		return 0;
+		fuzz_assert_error(error);
+		return;
 	}
 	g_assert_no_error(error);
 
@@ -214,5 +189,19 @@ LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
 	}
 	fuzz_check_round_trip(rules);
 	fuzz_check_rule_set(rules);
+}
+
+int
+LLVMFuzzerTestOneInput(const guint8 *data, gsize size)
+{
+	static const FuzzReader readers[] = {
+	    vigil_rule_store_parse,
+	    vigil_rule_import_vigil,
+	    vigil_rule_import_opensnitch,
+	    fuzz_read_variant,
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(readers); i++)
+		fuzz_read(readers[i], (const gchar *)data, size);
 	return 0;
 }
