@@ -1353,19 +1353,9 @@ vigil_rule_tag(guint64 x)
 	return tag != 0 ? tag : 1;
 }
 
-/* the key of an address's tag: its family and first bits, as in the filter of the apps'
- * destinations */
-static inline guint64
-vigil_rule_tag_address_key(guint8 family, guint64 hi)
-{
-	guint bits = family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6;
-
-	return ((guint64)family << 32) | (hi >> (64 - bits));
-}
-
 /* the tag of an item's destination: a byte of the name's hash for a host or a domain, of
- * the family and first bits for a long enough prefix, 0 (which every query has) for a
- * shorter prefix or any destination */
+ * its key in the filter of the apps' destinations (family and first bits) for a long enough
+ * prefix, 0 (which every query has) for a shorter prefix or any destination */
 static guint8
 vigil_rule_item_tag(const VigilRuleItem *item)
 {
@@ -1377,7 +1367,7 @@ vigil_rule_item_tag(const VigilRuleItem *item)
 		if (item->dest_len <
 		    (item->family == 4 ? VIGIL_RULE_DESTS_PREFIX_V4 : VIGIL_RULE_DESTS_PREFIX_V6))
 			return 0;
-		return vigil_rule_tag(vigil_rule_tag_address_key(item->family, item->dest));
+		return vigil_rule_tag(vigil_rule_dests_address_key(item->family, item->dest));
 	default:
 		return 0;
 	}
@@ -2693,7 +2683,7 @@ vigil_rule_lookup_set_tags(VigilRuleLookup *lookup)
 		    VIGIL_RULE_TAGS_BYTES(vigil_rule_tag(lookup->suffix_hashes[i]));
 	if (lookup->family != 0)
 		lookup->tags[lookup->n_tags++] = VIGIL_RULE_TAGS_BYTES(
-		    vigil_rule_tag(vigil_rule_tag_address_key(lookup->family, lookup->hi)));
+		    vigil_rule_tag(vigil_rule_dests_address_key(lookup->family, lookup->hi)));
 }
 
 /* the high bit of each byte of @word that is the byte repeated in @tag, and no other bit */
